@@ -1,0 +1,107 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// GroupName is the API group of berth's own kinds.
+const GroupName = "berth.dev"
+
+// SchemeGroupVersion is the group and version of the types in this package.
+var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: "v1alpha1"}
+
+// AddToScheme registers GitSource and GitSourceList with a scheme.
+func AddToScheme(s *runtime.Scheme) error {
+	s.AddKnownTypes(SchemeGroupVersion, &GitSource{}, &GitSourceList{})
+	metav1.AddToGroupVersion(s, SchemeGroupVersion)
+	return nil
+}
+
+// GitSource is a git repository whose manifests the cluster follows.
+type GitSource struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   GitSourceSpec   `json:"spec,omitempty"`
+	Status GitSourceStatus `json:"status,omitempty"`
+}
+
+// GitSourceSpec says which repository, revision and path to follow, and how.
+type GitSourceSpec struct {
+	// URL of the repository: file://, http(s)://, ssh:// or a local path.
+	URL string `json:"url"`
+	// Branch to follow; defaults to "main" when neither Tag nor Commit is set.
+	Branch string `json:"branch,omitempty"`
+	// Tag to follow instead of a branch.
+	Tag string `json:"tag,omitempty"`
+	// Commit pins one commit instead of a branch or tag.
+	Commit string `json:"commit,omitempty"`
+	// Path inside the repository holding the manifests; defaults to ".".
+	Path string `json:"path,omitempty"`
+	// Interval between fetches; defaults to 5s.
+	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Prune deletes objects that left the repository; defaults to true.
+	Prune *bool `json:"prune,omitempty"`
+	// SelfHeal undoes changes made outside git; defaults to true.
+	SelfHeal *bool `json:"selfHeal,omitempty"`
+	// Suspend stops syncing while true.
+	Suspend bool `json:"suspend,omitempty"`
+	// DriftBranch, when set, receives commits that report live drift.
+	DriftBranch string `json:"driftBranch,omitempty"`
+	// SecretRef names a Secret in the GitSource's namespace with credentials:
+	// username/password or token for HTTPS, identity and known_hosts for SSH.
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	Name string `json:"name"`
+}
+
+// GitSourceStatus is what the sync controller last observed and did.
+type GitSourceStatus struct {
+	// ObservedGeneration is the spec generation the status describes.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Revision is the commit last fetched.
+	Revision string `json:"revision,omitempty"`
+	// AppliedRevision is the commit whose manifests are live.
+	AppliedRevision string `json:"appliedRevision,omitempty"`
+	// Phase is one of Synced, OutOfSync, Progressing, Degraded, Failed.
+	Phase string `json:"phase,omitempty"`
+	// Message explains the phase in a sentence.
+	Message string `json:"message,omitempty"`
+	// LastError is the last sync error in full.
+	LastError string `json:"lastError,omitempty"`
+	// Errors lists every error of the last revision tried, with file:line, object and field.
+	Errors []string `json:"errors,omitempty"`
+	// LastSyncTime is when the last sync finished.
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// Objects is the state and health of every object the source manages.
+	Objects []ManagedObject `json:"objects,omitempty"`
+	// Conditions are the standard Ready/Reconciling/Stalled conditions.
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ManagedObject is one object of a source, with its sync state and health.
+type ManagedObject struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	// State is Synced, OutOfSync, Drifted or Pruned.
+	State string `json:"state,omitempty"`
+	// Health is Healthy, Progressing, Degraded or Unknown.
+	Health string `json:"health,omitempty"`
+	// Message explains the health.
+	Message string `json:"message,omitempty"`
+}
+
+// GitSourceList is a list of GitSources.
+type GitSourceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	Items []GitSource `json:"items"`
+}

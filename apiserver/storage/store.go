@@ -1,0 +1,172 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/berth-dev/berth/apiserver/registry"
+)
+
+// Store reads and writes the objects of one kind in etcd.
+type Store struct {
+	kind   *registry.Kind
+	client *clientv3.Client
+	prefix string
+	cacher *Cacher
+}
+
+// NewStore returns the store of kind k. Its Cacher must be Run before lists and watches.
+func NewStore(client *clientv3.Client, k *registry.Kind, copts CacherOptions) *Store {
+	s := &Store{kind: k, client: client, prefix: ResourcePrefix(k)}
+	s.cacher = newCacher(s, copts)
+	return s
+}
+
+// Kind returns the kind stored.
+func (s *Store) Kind() *registry.Kind { return s.kind }
+
+// Cacher returns the store's watch cache.
+func (s *Store) Cacher() *Cacher { return s.cacher }
+
+// Key returns the etcd key of an object.
+func (s *Store) Key(ns, name string) string {
+	if s.kind.Namespaced {
+		return s.prefix + ns + "/" + name
+	}
+	return s.prefix + name
+}
+
+// Txn holds extra comparisons and operations to commit atomically with an object write,
+// such as allocation keys that must not exist yet.
+type Txn struct {
+	Cmps []clientv3.Cmp
+	Ops  []clientv3.Op
+}
+
+// ErrTxnConflict is returned by Create when one of the extra comparisons failed
+// (an allocation was taken concurrently); the caller allocates again.
+var ErrTxnConflict = errors.New("concurrent allocation conflict")
+
+// Get reads an object from etcd.
+func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error) {
+	resp, err := s.client.Get(ctx, s.Key(ns, name))
+	if err != nil {
+		return nil, storageError(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, apierrors.NewNotFound(s.kind.GroupResource(), name)
+	}
+	kv := resp.Kvs[0]
+	return Decode(s.kind, kv.Value, kv.ModRevision)
+}
+
+// Create writes a new object; it fails with AlreadyExists if the key exists.
+// The returned object carries its resourceVersion.
+func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object, extra Txn) (runtime.Object, error) {
+	data, err := Encode(s.kind, obj)
+	if err != nil {
+		return nil, err
+	}
+	key := s.Key(ns, name)
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", 0)}, extra.Cmps...)
+	ops := append([]clientv3.Op{clientv3.OpPut(key, string(data))}, extra.Ops...)
+	resp, err := s.client.Txn(ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(key, clientv3.WithCountOnly())).Commit()
+	if err != nil {
+		return nil, storageError(err)
+	}
+	if !resp.Succeeded {
+		if resp.Responses[0].GetResponseRange().Count > 0 {
+			return nil, apierrors.NewAlreadyExists(s.kind.GroupResource(), name)
+		}
+		return nil, ErrTxnConflict
+	}
+	return Decode(s.kind, data, resp.Header.Revision)
+}
+
+// Outcome is what an UpdateFunc decides: write Obj, delete the object, or leave it.
+type Outcome struct {
+	// Obj is the new object to store (nil with Delete or NoOp).
+	Obj runtime.Object
+	// Delete removes the object instead.
+	Delete bool
+	// NoOp leaves the stored object as it is and returns it.
+	NoOp bool
+	// Extra commits with the write.
+	Extra Txn
+}
+
+// UpdateFunc computes the next state of an object from its current one (which it may
+// modify: it is a private copy). Returning an error aborts the update with that error.
+type UpdateFunc func(cur runtime.Object) (Outcome, error)
+
+// Update reads the object, calls fn and writes the outcome in a transaction that
+// compares the revision read; on a concurrent change it reads again and calls fn again.
+// It returns the object as stored (for a delete, the last state, with the delete's revision).
+func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (runtime.Object, error) {
+	key := s.Key(ns, name)
+	resp, err := s.client.Get(ctx, key)
+	if err != nil {
+		return nil, storageError(err)
+	}
+	for attempt := 0; ; attempt++ {
+		if len(resp.Kvs) == 0 {
+			return nil, apierrors.NewNotFound(s.kind.GroupResource(), name)
+		}
+		kv := resp.Kvs[0]
+		cur, err := Decode(s.kind, kv.Value, kv.ModRevision)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		out, err := fn(cur)
+		if err != nil {
+			return nil, err
+		}
+		if out.NoOp {
+			return Decode(s.kind, kv.Value, kv.ModRevision)
+		}
+		cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)}, out.Extra.Cmps...)
+		var op clientv3.Op
+		var data []byte
+		if out.Delete {
+			op = clientv3.OpDelete(key)
+		} else {
+			if data, err = Encode(s.kind, out.Obj); err != nil {
+				return nil, apierrors.NewInternalError(err)
+			}
+			op = clientv3.OpPut(key, string(data))
+		}
+		ops := append([]clientv3.Op{op}, out.Extra.Ops...)
+		tresp, err := s.client.Txn(ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(key)).Commit()
+		if err != nil {
+			return nil, storageError(err)
+		}
+		if tresp.Succeeded {
+			if out.Delete {
+				return Decode(s.kind, kv.Value, tresp.Header.Revision)
+			}
+			return Decode(s.kind, data, tresp.Header.Revision)
+		}
+		if attempt > 100 {
+			return nil, apierrors.NewConflict(s.kind.GroupResource(), name, fmt.Errorf("too many concurrent updates"))
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// Retry against what is there now.
+		rr := tresp.Responses[0].GetResponseRange()
+		resp = (*clientv3.GetResponse)(rr)
+	}
+}
+
+// storageError turns an etcd client error into an API error.
+func storageError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return apierrors.NewTimeoutError(fmt.Sprintf("etcd: %v", err), 1)
+	}
+	return apierrors.NewInternalError(fmt.Errorf("etcd: %w", err))
+}

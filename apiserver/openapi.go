@@ -94,7 +94,7 @@ func operation(k *registry.Kind, action string) map[string]any {
 	switch action {
 	case "create", "replace", "patch":
 		op["parameters"] = []map[string]any{
-			{"name": "fieldValidation", "in": "query", "schema": map[string]string{"type": "string", "uniqueItems": "true"}},
+			{"name": "fieldValidation", "in": "query", "schema": map[string]string{"type": "string"}},
 			{"name": "dryRun", "in": "query", "schema": map[string]string{"type": "string"}},
 		}
 	}

@@ -15,11 +15,9 @@ import (
 
 // WatchOptions say what a watch delivers.
 type WatchOptions struct {
-	// KeyPrefix limits the watch to keys under it (a namespace or one object);
-	// empty: the whole resource.
+	// KeyPrefix limits the watch to keys under it, relative to the resource's
+	// prefix ("NAMESPACE/"); empty: the whole resource.
 	KeyPrefix string
-	// ExactKey limits the watch to one key (metadata.name field selector on a namespace).
-	ExactKey  string
 	Predicate Predicate
 	// ResourceVersion: 0 starts with the current objects as ADDED events; N resumes
 	// after revision N (410 Gone when N is older than the cache's window).
@@ -59,6 +57,7 @@ func (c *Cacher) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error)
 			return nil, err
 		}
 	}
+	opts.KeyPrefix = c.store.prefix + opts.KeyPrefix
 	w := &Watcher{c: c, opts: opts, ch: make(chan Event, c.opts.WatcherBuffer), out: make(chan Event, 128), done: make(chan struct{})}
 
 	c.mu.Lock()
@@ -105,9 +104,6 @@ func (c *Cacher) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error)
 
 // selects says whether the watcher wants entry e.
 func (w *Watcher) selects(e *Entry) bool {
-	if w.opts.ExactKey != "" && e.Key != w.opts.ExactKey {
-		return false
-	}
 	if !strings.HasPrefix(e.Key, w.opts.KeyPrefix) {
 		return false
 	}

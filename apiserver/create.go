@@ -123,19 +123,13 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 	}
 }
 
-// namespaceOpen checks that a namespace exists and is not terminating.
+// namespaceOpen checks that a namespace exists and is not terminating. It reads etcd,
+// not the watch cache, so that a namespace deleted a moment ago refuses new content.
 func (s *Server) namespaceOpen(ctx context.Context, ns string) error {
 	nsKind := s.nsKind()
-	st := s.store(nsKind)
-	var obj runtime.Object
-	if e, ok := st.Cacher().Get(st.Key("", ns)); ok {
-		obj = e.Obj
-	} else {
-		// The cache may lag a namespace created a moment ago: ask etcd.
-		var err error
-		if obj, err = st.Get(ctx, "", ns); err != nil {
-			return err
-		}
+	obj, err := s.store(nsKind).Get(ctx, "", ns)
+	if err != nil {
+		return err
 	}
 	m, _ := meta.Accessor(obj)
 	if m.GetDeletionTimestamp() != nil {

@@ -390,7 +390,11 @@ func (s *Store) listEtcd(ctx context.Context, keyPrefix, startKey string, rev, l
 			}
 			return nil, 0, storageError(err)
 		}
-		rev = resp.Header.Revision
+		if rev == 0 {
+			// A read at an older revision reports the current one in its header: keep
+			// the one asked for, so every page reads the same snapshot.
+			rev = resp.Header.Revision
+		}
 		for _, kv := range resp.Kvs {
 			e, err := newEntry(s.kind, s.prefix, string(kv.Key), kv.Value, kv.ModRevision)
 			if err != nil {

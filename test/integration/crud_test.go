@@ -61,6 +61,9 @@ func TestCRUDEveryKind(t *testing.T) {
 			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
 			if m.Scope.Name() == meta.RESTScopeNameNamespace {
 				obj.SetNamespace(ns)
+				if gvk.Kind == "Event" {
+					_ = unstructured.SetNestedField(obj.Object, ns, "involvedObject", "namespace")
+				}
 				ri = dyn.Resource(m.Resource).Namespace(ns)
 			}
 			created, err := ri.Create(c, obj, metav1.CreateOptions{})

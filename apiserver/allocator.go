@@ -340,7 +340,9 @@ func objectName(obj runtime.Object) string {
 }
 
 // preserveAllocated keeps a Service's ClusterIP and NodePorts when an update leaves
-// them out (as `kubectl replace` of a manifest does), as kube-apiserver does.
+// them out (as `kubectl replace` of a manifest does), and drops what a type change
+// leaves without meaning (NodePorts, externalTrafficPolicy) when the client kept the
+// old values, as kube-apiserver does.
 func preserveAllocated(obj, cur runtime.Object) {
 	svc, ok := obj.(*corev1.Service)
 	old, ok2 := cur.(*corev1.Service)
@@ -350,9 +352,28 @@ func preserveAllocated(obj, cur runtime.Object) {
 	if svc.Spec.ClusterIP == "" && svc.Spec.Type != corev1.ServiceTypeExternalName && old.Spec.Type != corev1.ServiceTypeExternalName {
 		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = old.Spec.ClusterIP, old.Spec.ClusterIPs
 	}
+	external := func(t corev1.ServiceType) bool {
+		return t == corev1.ServiceTypeNodePort || t == corev1.ServiceTypeLoadBalancer
+	}
+	if external(old.Spec.Type) && !external(svc.Spec.Type) {
+		for i := range svc.Spec.Ports {
+			for _, op := range old.Spec.Ports {
+				if svc.Spec.Ports[i].NodePort == op.NodePort {
+					svc.Spec.Ports[i].NodePort = 0
+				}
+			}
+		}
+		if svc.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
+			svc.Spec.ExternalTrafficPolicy = ""
+		}
+		if svc.Spec.HealthCheckNodePort == old.Spec.HealthCheckNodePort {
+			svc.Spec.HealthCheckNodePort = 0
+		}
+		return
+	}
 	for i := range svc.Spec.Ports {
 		p := &svc.Spec.Ports[i]
-		if p.NodePort != 0 {
+		if p.NodePort != 0 || !external(svc.Spec.Type) {
 			continue
 		}
 		for _, op := range old.Spec.Ports {

@@ -32,6 +32,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, req *request) er
 	if err != nil {
 		return err
 	}
+	if m, err := meta.Accessor(obj); err == nil && m.GetName() != req.name {
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), req.name))
+	}
 	out, err := s.updateObject(r.Context(), req, func(runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil
 	}, isDryRun(r))

@@ -377,7 +377,7 @@ func preserveAllocated(obj, cur runtime.Object) {
 			continue
 		}
 		for _, op := range old.Spec.Ports {
-			if op.NodePort != 0 && op.Port == p.Port && op.Protocol == p.Protocol {
+			if op.NodePort != 0 && op.Port == p.Port && protocol(op.Protocol) == protocol(p.Protocol) {
 				p.NodePort = op.NodePort
 				break
 			}
@@ -386,4 +386,12 @@ func preserveAllocated(obj, cur runtime.Object) {
 	if svc.Spec.HealthCheckNodePort == 0 {
 		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
 	}
+}
+
+// protocol is a port's protocol, TCP when unset (the default applied later).
+func protocol(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
 }

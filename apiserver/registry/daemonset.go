@@ -30,7 +30,7 @@ func DaemonSets() *Kind {
 		Default:          defaultDaemonSet,
 		Validate:         validateDaemonSet,
 		ValidateUpdate:   validateDaemonSetUpdate,
-		PrepareForCreate: func(obj runtime.Object) { clearStatus[appsv1.DaemonSet](obj, func(d *appsv1.DaemonSet) { d.Status = appsv1.DaemonSetStatus{} }) },
+		PrepareForCreate: resetStatus(func(d *appsv1.DaemonSet) { d.Status = appsv1.DaemonSetStatus{} }),
 		Columns:          daemonSetColumns,
 		Row:              rowFunc(len(daemonSetColumns)-1, daemonSetRow),
 	}

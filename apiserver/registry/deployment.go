@@ -28,7 +28,7 @@ func Deployments() *Kind {
 		Default:          defaultDeployment,
 		Validate:         validateDeployment,
 		ValidateUpdate:   validateDeploymentUpdate,
-		PrepareForCreate: func(obj runtime.Object) { clearStatus[appsv1.Deployment](obj, func(d *appsv1.Deployment) { d.Status = appsv1.DeploymentStatus{} }) },
+		PrepareForCreate: resetStatus(func(d *appsv1.Deployment) { d.Status = appsv1.DeploymentStatus{} }),
 		Columns:          deploymentColumns,
 		Row:              rowFunc(len(deploymentColumns)-1, deploymentRow),
 	}
@@ -164,12 +164,14 @@ func deploymentRow(d *appsv1.Deployment, now time.Time) []interface{} {
 	}
 }
 
-// clearStatus resets the status of obj when it is a *T.
-func clearStatus[T any, PT interface {
+// resetStatus returns a PrepareForCreate that clears the status of a *T.
+func resetStatus[T any, PT interface {
 	*T
 	runtime.Object
-}](obj runtime.Object, reset func(PT)) {
-	if o, ok := as[T, PT](obj); ok {
-		reset(o)
+}](reset func(PT)) func(runtime.Object) {
+	return func(obj runtime.Object) {
+		if o, ok := as[T, PT](obj); ok {
+			reset(o)
+		}
 	}
 }

@@ -43,7 +43,7 @@ func Jobs() *Kind {
 		Default:          defaultJob,
 		Validate:         validateJob,
 		ValidateUpdate:   validateJobUpdate,
-		PrepareForCreate: func(obj runtime.Object) { clearStatus[batchv1.Job](obj, func(j *batchv1.Job) { j.Status = batchv1.JobStatus{} }) },
+		PrepareForCreate: resetStatus(func(j *batchv1.Job) { j.Status = batchv1.JobStatus{} }),
 		Fields:           jobFields,
 		Columns:          jobColumns,
 		Row:              rowFunc(len(jobColumns)-1, jobRow),
@@ -57,7 +57,8 @@ func Jobs() *Kind {
 // the Job's labels from its template's when it has none, and the template's
 // PodSpec defaults. Unless manualSelector is true it then generates the
 // selector controller-uid=<metadata.uid> and labels the template with the
-// controller UID and job name, as the Job strategy does on create.
+// controller UID and job name, as the Job strategy does on create; a Job
+// still without labels then takes the template's, generated ones included.
 func defaultJob(obj runtime.Object) {
 	j, ok := as[batchv1.Job](obj)
 	if !ok {
@@ -78,12 +79,7 @@ func defaultJob(obj runtime.Object) {
 			s.BackoffLimit = ptrTo(int32(6))
 		}
 	}
-	if len(j.Labels) == 0 && len(s.Template.Labels) > 0 {
-		j.Labels = make(map[string]string, len(s.Template.Labels))
-		for k, v := range s.Template.Labels {
-			j.Labels[k] = v
-		}
-	}
+	defaultJobLabels(j)
 	if s.CompletionMode == nil {
 		s.CompletionMode = ptrTo(batchv1.NonIndexedCompletion)
 	}
@@ -109,6 +105,20 @@ func defaultJob(obj runtime.Object) {
 	DefaultPodSpec(&s.Template.Spec)
 	if s.ManualSelector == nil || !*s.ManualSelector {
 		generateJobSelector(j)
+	}
+	// Kubernetes defaults again each time it reads the Job back, so a Job
+	// whose template had no labels ends up with the generated ones.
+	defaultJobLabels(j)
+}
+
+// defaultJobLabels gives a Job without labels its template's labels.
+func defaultJobLabels(j *batchv1.Job) {
+	if len(j.Labels) > 0 || len(j.Spec.Template.Labels) == 0 {
+		return
+	}
+	j.Labels = make(map[string]string, len(j.Spec.Template.Labels))
+	for k, v := range j.Spec.Template.Labels {
+		j.Labels[k] = v
 	}
 }
 

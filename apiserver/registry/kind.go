@@ -39,11 +39,6 @@ type Kind struct {
 	// PrepareForCreate resets what a client may not set on create, such as status
 	// for kinds with a status subresource (nil: nothing).
 	PrepareForCreate func(obj runtime.Object)
-	// PrepareForUpdate carries over from the stored object what an update may
-	// leave out or may not change through the main endpoint, such as a Service's
-	// allocated cluster IPs and node ports or a Namespace's spec.finalizers. It
-	// runs before Default and validation (nil: nothing).
-	PrepareForUpdate func(obj, old runtime.Object)
 	// Fields returns the fields a field selector matches, beyond metadata.name
 	// and metadata.namespace, which every kind has (nil: none).
 	Fields func(obj runtime.Object) fields.Set

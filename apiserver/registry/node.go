@@ -79,16 +79,18 @@ func validateNode(obj runtime.Object) field.ErrorList {
 	}
 	cidrsPath := p.Child("podCIDRs")
 	families := map[bool]bool{}
+	invalid := false
 	for i, c := range n.Spec.PodCIDRs {
 		if e := validation.IsValidCIDRForLegacyField(cidrsPath.Index(i), c, false, nil); len(e) > 0 {
 			errs = append(errs, e...)
+			invalid = true
 			continue
 		}
 		if pre, err := netip.ParsePrefix(c); err == nil {
 			families[pre.Addr().Is6()] = true
 		}
 	}
-	if len(n.Spec.PodCIDRs) > 2 || (len(n.Spec.PodCIDRs) == 2 && len(families) != 2) {
+	if len(n.Spec.PodCIDRs) > 2 || (!invalid && len(n.Spec.PodCIDRs) == 2 && len(families) != 2) {
 		errs = append(errs, field.Invalid(cidrsPath, n.Spec.PodCIDRs, "may specify no more than one CIDR for each IP family"))
 	}
 	sp := field.NewPath("status")

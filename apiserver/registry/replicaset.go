@@ -28,7 +28,7 @@ func ReplicaSets() *Kind {
 		Default:          defaultReplicaSet,
 		Validate:         validateReplicaSet,
 		ValidateUpdate:   validateReplicaSetUpdate,
-		PrepareForCreate: func(obj runtime.Object) { clearStatus[appsv1.ReplicaSet](obj, func(r *appsv1.ReplicaSet) { r.Status = appsv1.ReplicaSetStatus{} }) },
+		PrepareForCreate: resetStatus(func(r *appsv1.ReplicaSet) { r.Status = appsv1.ReplicaSetStatus{} }),
 		Fields:           replicaSetFields,
 		Columns:          replicaSetColumns,
 		Row:              rowFunc(len(replicaSetColumns)-1, replicaSetRow),

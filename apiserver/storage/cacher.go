@@ -265,7 +265,9 @@ func (c *Cacher) Compacted(rev int64) {
 }
 
 // WaitFor blocks until the cache has caught up with rev, or the wait times out
-// (a 504 "too large resource version" error) or ctx ends.
+// (a 504 "too large resource version" error) or ctx ends. While it waits it asks
+// etcd for progress notifications every 100ms: etcd answers one only when every
+// watch of the stream is in step, and a quiet resource gets no events to catch up by.
 func (c *Cacher) WaitFor(ctx context.Context, rev int64, timeout time.Duration) error {
 	select {
 	case <-c.ready:
@@ -274,6 +276,7 @@ func (c *Cacher) WaitFor(ctx context.Context, rev int64, timeout time.Duration) 
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	var poke <-chan time.Time
 	for {
 		c.mu.RLock()
 		cur, changed := c.rv, c.rvChanged
@@ -281,8 +284,14 @@ func (c *Cacher) WaitFor(ctx context.Context, rev int64, timeout time.Duration) 
 		if cur >= rev {
 			return nil
 		}
+		if poke == nil {
+			_ = c.store.client.RequestProgress(context.Background())
+			poke = time.After(100 * time.Millisecond)
+		}
 		select {
 		case <-changed:
+		case <-poke:
+			poke = nil
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
@@ -291,17 +300,12 @@ func (c *Cacher) WaitFor(ctx context.Context, rev int64, timeout time.Duration) 
 	}
 }
 
-// Fresh makes the cache at least as new as etcd is now, asking etcd for a progress
-// notification when no change is on its way; it fails after timeout.
+// Fresh makes the cache at least as new as etcd is now; it fails after timeout.
 func (c *Cacher) Fresh(ctx context.Context, timeout time.Duration) error {
 	rev, err := c.store.CurrentRevision(ctx)
 	if err != nil {
 		return err
 	}
-	if c.ResourceVersion() >= rev {
-		return nil
-	}
-	_ = c.store.client.RequestProgress(context.Background())
 	return c.WaitFor(ctx, rev, timeout)
 }
 

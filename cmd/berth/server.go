@@ -49,4 +49,3 @@ kubeconfigs for the admin, node and readonly roles are written to --data-dir.`,
 	f.DurationVar(&o.CompactionInterval, "etcd-compaction-interval", 0, "how often etcd history is compacted (default 5m)")
 	return cmd
 }
-

@@ -87,4 +87,3 @@ func TestAuth(t *testing.T) {
 		t.Errorf("a client without the CA connected")
 	}
 }
-

@@ -107,6 +107,9 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 		if dryRun {
 			return try, nil
 		}
+		if extra.Lease, err = s.leases.forKind(ctx, k); err != nil {
+			return nil, err
+		}
 		created, err := st.Create(ctx, m.GetNamespace(), m.GetName(), try, extra)
 		switch {
 		case err == nil:

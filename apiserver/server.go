@@ -38,6 +38,7 @@ type Server struct {
 	client *clientv3.Client
 	stores map[schemaKey]*storage.Store
 	alloc  *allocator
+	leases *leases
 
 	mu      sync.Mutex // guards healthy
 	healthy error
@@ -215,6 +216,7 @@ func (s *Server) startStorage(ctx context.Context) error {
 	for _, k := range s.kinds {
 		s.stores[schemaKey{k.GroupVersion.Group, k.Resource}] = storage.NewStore(s.client, k, copts)
 	}
+	s.leases = &leases{client: s.client}
 	s.alloc, err = newAllocator(s.client, s.opts)
 	return err
 }

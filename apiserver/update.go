@@ -79,6 +79,9 @@ func (s *Server) updateObject(ctx context.Context, req *request, desired func(cu
 		if dryRun {
 			return storage.Outcome{}, dryRunResult{next.Obj}
 		}
+		if next.Extra.Lease, err = s.leases.forKind(ctx, k); err != nil {
+			return storage.Outcome{}, err
+		}
 		return next, nil
 	})
 	var dr dryRunResult

@@ -46,6 +46,16 @@ func (s *Store) Key(ns, name string) string {
 type Txn struct {
 	Cmps []clientv3.Cmp
 	Ops  []clientv3.Op
+	// Lease, when set, attaches the object's key to an etcd lease: it expires with it.
+	Lease clientv3.LeaseID
+}
+
+// put returns the put of an object's value, with the transaction's lease if any.
+func (t Txn) put(key string, data []byte) clientv3.Op {
+	if t.Lease != 0 {
+		return clientv3.OpPut(key, string(data), clientv3.WithLease(t.Lease))
+	}
+	return clientv3.OpPut(key, string(data))
 }
 
 // ErrTxnConflict is returned by Create when one of the extra comparisons failed
@@ -74,7 +84,7 @@ func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object,
 	}
 	key := s.Key(ns, name)
 	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", 0)}, extra.Cmps...)
-	ops := append([]clientv3.Op{clientv3.OpPut(key, string(data))}, extra.Ops...)
+	ops := append([]clientv3.Op{extra.put(key, data)}, extra.Ops...)
 	resp, err := s.client.Txn(ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(key, clientv3.WithCountOnly())).Commit()
 	if err != nil {
 		return nil, storageError(err)
@@ -138,7 +148,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (run
 			if data, err = Encode(s.kind, out.Obj); err != nil {
 				return nil, apierrors.NewInternalError(err)
 			}
-			op = clientv3.OpPut(key, string(data))
+			op = out.Extra.put(key, data)
 		}
 		ops := append([]clientv3.Op{op}, out.Extra.Ops...)
 		tresp, err := s.client.Txn(ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(key)).Commit()

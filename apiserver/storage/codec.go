@@ -12,9 +12,8 @@ import (
 )
 
 // Encode returns obj as stored: JSON with apiVersion and kind, without resourceVersion.
-// obj is not modified.
+// It sets obj's kind and clears its resourceVersion.
 func Encode(k *registry.Kind, obj runtime.Object) ([]byte, error) {
-	obj = obj.DeepCopyObject()
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err

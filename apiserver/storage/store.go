@@ -76,7 +76,7 @@ func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error
 }
 
 // Create writes a new object; it fails with AlreadyExists if the key exists.
-// The returned object carries its resourceVersion.
+// It returns obj itself, with its resourceVersion set.
 func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object, extra Txn) (runtime.Object, error) {
 	data, err := Encode(s.kind, obj)
 	if err != nil {
@@ -95,7 +95,7 @@ func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object,
 		}
 		return nil, ErrTxnConflict
 	}
-	return Decode(s.kind, data, resp.Header.Revision)
+	return obj, setRV(obj, resp.Header.Revision)
 }
 
 // Outcome is what an UpdateFunc decides: write Obj, delete the object, or leave it.
@@ -139,6 +139,12 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (run
 		if out.NoOp {
 			return Decode(s.kind, kv.Value, kv.ModRevision)
 		}
+		// fn may have changed cur while computing out; a delete returns its stored state.
+		if out.Delete {
+			if cur, err = Decode(s.kind, kv.Value, kv.ModRevision); err != nil {
+				return nil, apierrors.NewInternalError(err)
+			}
+		}
 		cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)}, out.Extra.Cmps...)
 		var op clientv3.Op
 		var data []byte
@@ -157,9 +163,9 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (run
 		}
 		if tresp.Succeeded {
 			if out.Delete {
-				return Decode(s.kind, kv.Value, tresp.Header.Revision)
+				return cur, setRV(cur, tresp.Header.Revision)
 			}
-			return Decode(s.kind, data, tresp.Header.Revision)
+			return out.Obj, setRV(out.Obj, tresp.Header.Revision)
 		}
 		if attempt > 100 {
 			return nil, apierrors.NewConflict(s.kind.GroupResource(), name, fmt.Errorf("too many concurrent updates"))

@@ -101,8 +101,10 @@ func deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("propagationPolicy %q: want Foreground, Background or Orphan", *opts.PropagationPolicy))
 		}
 	}
+	//lint:ignore SA1019 older clients still send orphanDependents; Kubernetes honours it.
 	if opts.OrphanDependents != nil && opts.PropagationPolicy == nil {
 		pp := metav1.DeletePropagationBackground
+		//lint:ignore SA1019 see above.
 		if *opts.OrphanDependents {
 			pp = metav1.DeletePropagationOrphan
 		}
@@ -125,11 +127,11 @@ func (s *Server) deleteObject(ctx context.Context, req *request, name string, op
 		if p := opts.Preconditions; p != nil {
 			if p.UID != nil && *p.UID != m.GetUID() {
 				return storage.Outcome{}, apierrors.NewConflict(k.GroupResource(), name,
-					fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, m.GetUID()))
+					preconditionFailed("UID", *p.UID, m.GetUID()))
 			}
 			if p.ResourceVersion != nil && *p.ResourceVersion != m.GetResourceVersion() {
 				return storage.Outcome{}, apierrors.NewConflict(k.GroupResource(), name,
-					fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, m.GetResourceVersion()))
+					preconditionFailed("ResourceVersion", *p.ResourceVersion, m.GetResourceVersion()))
 			}
 		}
 		changed := markForDeletion(cur, m, opts, time.Now())
@@ -224,4 +226,10 @@ func ptrValue(p *int64) int64 {
 		return 1<<63 - 1
 	}
 	return *p
+}
+
+// preconditionFailed is Kubernetes' message for a failed delete or update precondition.
+func preconditionFailed(field string, want, have any) error {
+	//lint:ignore ST1005 the wording is kube-apiserver's, which clients match on.
+	return fmt.Errorf("Precondition failed: %s in precondition: %v, %s in object meta: %v", field, want, field, have)
 }

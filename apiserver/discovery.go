@@ -43,9 +43,7 @@ func (s *Server) serveNonResource(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusOK, s.resourceList(registry.CoreV1))
 	case len(parts) == 1 && parts[0] == "apis":
 		list := &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}}
-		for _, g := range s.groups() {
-			list.Groups = append(list.Groups, g)
-		}
+		list.Groups = append(list.Groups, s.groups()...)
 		writeJSON(w, r, http.StatusOK, list)
 	case len(parts) == 2 && parts[0] == "apis":
 		for _, g := range s.groups() {

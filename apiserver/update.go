@@ -112,7 +112,7 @@ func (s *Server) admitUpdate(req *request, obj, cur runtime.Object) (storage.Out
 	}
 	if uid := m.GetUID(); uid != "" && uid != cm.GetUID() {
 		return storage.Outcome{}, apierrors.NewConflict(k.GroupResource(), req.name,
-			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", uid, cm.GetUID()))
+			preconditionFailed("UID", uid, cm.GetUID()))
 	}
 	switch req.subresource {
 	case "status":

@@ -3,9 +3,9 @@ package integration
 import (
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // TestEventsExpire: Events are stored on an etcd lease of about an hour (kube-apiserver's

@@ -108,6 +108,12 @@ func (s *Server) resourceList(gv schema.GroupVersion) *metav1.APIResourceList {
 		if k.HasStatus {
 			sub("status", k.Kind, "get", "patch", "update")
 		}
+		if hasScale(k.Resource) {
+			list.APIResources = append(list.APIResources, metav1.APIResource{
+				Name: k.Resource + "/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale",
+				Verbs: metav1.Verbs{"get", "patch", "update"},
+			})
+		}
 		switch k.Resource {
 		case "pods":
 			sub("binding", "Binding", "create")

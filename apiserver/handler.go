@@ -120,6 +120,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		return s.deleteCollection(w, r, req)
 	case sub == "binding" && req.kind.Resource == "pods" && req.verb == "create":
 		return s.bind(w, r, req)
+	case sub == "scale" && hasScale(req.kind.Resource) && (req.verb == "get" || req.verb == "update" || req.verb == "patch"):
+		return s.serveScale(w, r, req)
 	case sub == "finalize" && req.kind.Resource == "namespaces" && req.verb == "update":
 		return s.update(w, r, req)
 	}

@@ -335,3 +335,45 @@ func TestSystemNamespacesAndGenerateName(t *testing.T) {
 		seen[got.Name] = true
 	}
 }
+
+// TestScaleSubresource: Deployments and ReplicaSets scale through /scale (as `kubectl
+// scale` does), which changes spec.replicas only and bumps generation.
+func TestScaleSubresource(t *testing.T) {
+	ns := testNamespace(t, shared)
+	c := ctx(t)
+	deps := shared.Client.AppsV1().Deployments(ns)
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "hello:1"}}},
+			},
+		},
+	}
+	if _, err := deps.Create(c, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := deps.GetScale(c, "web", metav1.GetOptions{})
+	if err != nil || sc.Spec.Replicas != 1 || sc.Status.Selector != "app=web" {
+		t.Fatalf("get scale: %v %+v", err, sc)
+	}
+	sc.Spec.Replicas = 4
+	if _, err := deps.UpdateScale(c, "web", sc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deps.UpdateScale(c, "web", sc, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Errorf("stale scale update: %v, want Conflict", err)
+	}
+	got, _ := deps.Get(c, "web", metav1.GetOptions{})
+	if *got.Spec.Replicas != 4 || got.Generation != 2 {
+		t.Errorf("after scaling: replicas %d generation %d, want 4 and 2", *got.Spec.Replicas, got.Generation)
+	}
+	if _, err := deps.Patch(c, "web", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}, "scale"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := deps.Get(c, "web", metav1.GetOptions{}); *got.Spec.Replicas != 2 {
+		t.Errorf("after a scale patch: %d replicas", *got.Spec.Replicas)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/google/uuid"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -92,18 +93,22 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 	if errs := k.ValidateCreate(obj); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(k.GroupVersionKind().GroupKind(), m.GetName(), errs)
 	}
-	if k.Namespaced {
-		if err := s.namespaceOpen(ctx, m.GetNamespace()); err != nil {
-			return nil, err
-		}
-	}
 	st := s.store(k)
 	for attempt := 0; ; attempt++ {
+		var nsCmp []clientv3.Cmp
+		if k.Namespaced {
+			cmp, err := s.namespaceOpen(ctx, m.GetNamespace(), attempt > 0)
+			if err != nil {
+				return nil, err
+			}
+			nsCmp = append(nsCmp, cmp)
+		}
 		try := obj.DeepCopyObject()
 		extra, err := s.alloc.forCreate(ctx, k, try)
 		if err != nil {
 			return nil, err
 		}
+		extra.Cmps = append(extra.Cmps, nsCmp...)
 		if dryRun {
 			return try, nil
 		}
@@ -115,7 +120,7 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 		case err == nil:
 			return created, nil
 		case errors.Is(err, storage.ErrTxnConflict) && attempt < 20:
-			continue // an allocation was taken meanwhile: allocate again
+			continue // an allocation was taken or the namespace changed meanwhile: look again
 		case apierrors.IsAlreadyExists(err) && generated && attempt < 5:
 			m.SetName(m.GetGenerateName() + utilrand.String(5))
 			continue
@@ -126,20 +131,33 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 	}
 }
 
-// namespaceOpen checks that a namespace exists and is not terminating. It reads etcd,
-// not the watch cache, so that a namespace deleted a moment ago refuses new content.
-func (s *Server) namespaceOpen(ctx context.Context, ns string) error {
+// namespaceOpen checks that a namespace exists and is not terminating, from the watch
+// cache (live when the cache has not seen it, or when live is set). It returns a
+// comparison for the create's transaction: the namespace must be unchanged since it was
+// read, so a namespace deleted meanwhile fails the create, which then reads it live.
+func (s *Server) namespaceOpen(ctx context.Context, ns string, live bool) (clientv3.Cmp, error) {
 	nsKind := s.nsKind()
-	obj, err := s.store(nsKind).Get(ctx, "", ns)
-	if err != nil {
-		return err
+	st := s.store(nsKind)
+	key := st.Key("", ns)
+	var obj runtime.Object
+	if e, ok := st.Cacher().Get(key); ok && !live {
+		obj = e.Obj
+	} else {
+		var err error
+		if obj, err = st.Get(ctx, "", ns); err != nil {
+			return clientv3.Cmp{}, err
+		}
 	}
 	m, _ := meta.Accessor(obj)
 	if m.GetDeletionTimestamp() != nil {
-		return apierrors.NewForbidden(nsKind.GroupResource(), ns,
+		return clientv3.Cmp{}, apierrors.NewForbidden(nsKind.GroupResource(), ns,
 			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
 	}
-	return nil
+	rev, err := storage.ParseResourceVersion(m.GetResourceVersion())
+	if err != nil {
+		return clientv3.Cmp{}, apierrors.NewInternalError(err)
+	}
+	return clientv3.Compare(clientv3.ModRevision(key), "=", rev), nil
 }
 
 func newUID() types.UID { return types.UID(uuid.NewString()) }

@@ -38,6 +38,16 @@ func writeObject(w http.ResponseWriter, r *http.Request, k *registry.Kind, code 
 		writeJSON(w, r, code, partialMetadata(m))
 	case outNone:
 		return notAcceptable(r)
+	case outProtobuf:
+		if hasProto(k) {
+			b, err := protoObject(k.GroupVersionKind(), obj)
+			if err != nil {
+				return apierrors.NewInternalError(err)
+			}
+			writeProto(w, code, b)
+			return nil
+		}
+		fallthrough
 	default:
 		b, err := objectJSON(obj)
 		if err != nil {

@@ -59,6 +59,16 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) erro
 		writeJSON(w, r, http.StatusOK, l)
 	case outNone:
 		return notAcceptable(r)
+	case outProtobuf:
+		if hasProto(req.kind) {
+			b, err := protoList(req.kind, lm, res.Items)
+			if err != nil {
+				return apierrors.NewInternalError(err)
+			}
+			writeProto(w, http.StatusOK, b)
+			return nil
+		}
+		fallthrough
 	default:
 		writeBytes(w, r, http.StatusOK, listJSON(req.kind, lm, res.Items))
 	}

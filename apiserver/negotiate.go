@@ -13,12 +13,12 @@ const (
 	outYAML
 	outTable
 	outMetadata // PartialObjectMetadata(List)
+	outProtobuf // application/vnd.kubernetes.protobuf, for kinds that have it
 	outNone     // nothing acceptable
 )
 
 // negotiate picks the first representation of the Accept header that berth serves:
-// JSON, YAML, meta.k8s.io Tables and PartialObjectMetadata. Protobuf is not served;
-// clients that also accept JSON get JSON.
+// JSON, YAML, protobuf, meta.k8s.io Tables and PartialObjectMetadata.
 func negotiate(accept string) output {
 	if strings.TrimSpace(accept) == "" {
 		return outJSON
@@ -29,6 +29,11 @@ func negotiate(accept string) output {
 			continue
 		}
 		switch mt {
+		case protobufMediaType:
+			if params["as"] == "" {
+				return outProtobuf
+			}
+			continue
 		case "application/json", "application/*", "*/*":
 		case "application/yaml":
 			if params["as"] == "" {

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/berth-dev/berth/apiserver/registry"
@@ -53,6 +54,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, req *request) err
 	if out == outNone || out == outYAML {
 		return notAcceptable(r)
 	}
+	if out == outProtobuf && !hasProto(req.kind) {
+		out = outJSON
+	}
 	timeout := time.Duration(1800+rand.IntN(1800)) * time.Second
 	if t := q.Get("timeoutSeconds"); t != "" {
 		secs, err := strconv.ParseInt(t, 10, 64)
@@ -71,6 +75,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, req *request) err
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if out == outProtobuf {
+		w.Header().Set("Content-Type", protobufMediaType+";stream=watch")
+	}
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
@@ -83,7 +90,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, req *request) err
 	}
 	if err != nil {
 		// As kube-apiserver's watch cache: a 200 stream with one ERROR event (410 Expired).
-		writeErrorEvent(bw, err)
+		writeErrorEvent(bw, err, out == outProtobuf)
 		flush()
 		return nil
 	}
@@ -134,6 +141,20 @@ func (e *eventEncoder) write(bw *bufio.Writer, ev storage.Event) error {
 	}
 	var obj []byte
 	switch e.out {
+	case outProtobuf:
+		msg, _, err := ev.Entry.Proto()
+		if err != nil {
+			return err
+		}
+		if obj, err = envelope(e.kind.GroupVersionKind(), msg); err != nil {
+			return err
+		}
+		frame, err := protoWatchFrame(string(ev.Type), obj)
+		if err != nil {
+			return err
+		}
+		_, err = bw.Write(frame)
+		return err
 	case outTable:
 		opts := e.table
 		opts.noHeaders = opts.noHeaders || e.sent
@@ -171,6 +192,25 @@ func (e *eventEncoder) bookmark(bw *bufio.Writer, ev storage.Event) error {
 	if ev.InitialEventsEnd {
 		m.Annotations = map[string]string{initialEventsEndAnnotation: "true"}
 	}
+	if e.out == outProtobuf {
+		obj := e.kind.New()
+		om, err := meta.Accessor(obj)
+		if err != nil {
+			return err
+		}
+		om.SetResourceVersion(m.ResourceVersion)
+		om.SetAnnotations(m.Annotations)
+		b, err := protoObject(e.kind.GroupVersionKind(), obj)
+		if err != nil {
+			return err
+		}
+		frame, err := protoWatchFrame(string(watch.Bookmark), b)
+		if err != nil {
+			return err
+		}
+		_, err = bw.Write(frame)
+		return err
+	}
 	gv := e.kind.GroupVersion
 	kind := e.kind.Kind
 	if e.out == outMetadata {
@@ -188,9 +228,18 @@ func (e *eventEncoder) bookmark(bw *bufio.Writer, ev storage.Event) error {
 }
 
 // writeErrorEvent writes an ERROR watch event holding err's Status.
-func writeErrorEvent(bw *bufio.Writer, err error) {
+func writeErrorEvent(bw *bufio.Writer, err error, proto bool) {
 	st := err.(apierrors.APIStatus).Status()
 	st.Kind, st.APIVersion = "Status", "v1"
+	if proto {
+		b, err := protoObject(schema.GroupVersion{Version: "v1"}.WithKind("Status"), &st)
+		if err == nil {
+			if frame, err := protoWatchFrame(string(watch.Error), b); err == nil {
+				_, _ = bw.Write(frame)
+			}
+		}
+		return
+	}
 	b, _ := json.Marshal(st)
 	fmt.Fprintf(bw, `{"type":"ERROR","object":%s}`+"\n", b)
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
@@ -24,6 +25,26 @@ type Entry struct {
 	RV     int64
 	Labels labels.Set
 	Fields fields.Set
+
+	protoOnce sync.Once
+	proto     []byte
+	protoErr  error
+}
+
+// protoMarshaler is implemented by the generated k8s.io/api types.
+type protoMarshaler interface {
+	Marshal() ([]byte, error)
+}
+
+// Proto returns the object as a protobuf message (without the Kubernetes envelope),
+// encoded on first use and kept; ok is false for kinds without protobuf (GitSource).
+func (e *Entry) Proto() (b []byte, ok bool, err error) {
+	m, ok := e.Obj.(protoMarshaler)
+	if !ok {
+		return nil, false, nil
+	}
+	e.protoOnce.Do(func() { e.proto, e.protoErr = m.Marshal() })
+	return e.proto, true, e.protoErr
 }
 
 // newEntry decodes a stored value at revision rev into an Entry.

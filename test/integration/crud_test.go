@@ -59,6 +59,9 @@ func TestCRUDEveryKind(t *testing.T) {
 				t.Fatalf("discovery has no %s: %v", gvk, err)
 			}
 			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+			if gvk.Kind == "Namespace" || gvk.Kind == "Node" {
+				obj.SetName(obj.GetName() + "-" + ns) // unique per run: a deleted namespace lingers as Terminating
+			}
 			if m.Scope.Name() == meta.RESTScopeNameNamespace {
 				obj.SetNamespace(ns)
 				if gvk.Kind == "Event" {

@@ -132,7 +132,9 @@ func Plan(source string, desired []*Desired, live map[ID]*unstructured.Unstructu
 		if wanted[id] || cur.GetLabels()[SourceLabel] != source {
 			continue
 		}
-		prune = append(prune, Action{Type: Delete, ID: id, Live: cur})
+		a := Action{Type: Delete, ID: id, Live: cur}
+		a.Kind = kindOf(a)
+		prune = append(prune, a)
 	}
 	sort.Slice(prune, func(i, j int) bool { return prune[i].ID.String() < prune[j].ID.String() })
 	actions = append(actions, prune...)

@@ -1,0 +1,70 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/berth-dev/berth/apiserver/registry"
+)
+
+// resource returns the dynamic client of a kind in a namespace.
+func resource(dyn dynamic.Interface, k *registry.Kind, ns string) dynamic.ResourceInterface {
+	r := dyn.Resource(k.GroupVersionResource())
+	if k.Namespaced {
+		return r.Namespace(ns)
+	}
+	return r
+}
+
+// LiveState returns what Plan compares against: every object labelled as the source's,
+// of every kind, and the live state of each desired object, owned or not.
+func LiveState(ctx context.Context, dyn dynamic.Interface, source string, desired []*Desired) (map[ID]*unstructured.Unstructured, error) {
+	live := map[ID]*unstructured.Unstructured{}
+	sel := metav1.ListOptions{LabelSelector: SourceLabel + "=" + source}
+	for _, k := range registry.All() {
+		l, err := dyn.Resource(k.GroupVersionResource()).List(ctx, sel)
+		if err != nil {
+			return nil, fmt.Errorf("list %s of source %s: %w", k.Resource, source, err)
+		}
+		for i := range l.Items {
+			u := &l.Items[i]
+			u.SetGroupVersionKind(k.GroupVersionKind())
+			live[IDOf(u)] = u
+		}
+	}
+	for _, d := range desired {
+		id := IDOf(d.Obj)
+		if _, ok := live[id]; ok {
+			continue
+		}
+		u, err := resource(dyn, d.Kind, id.Namespace).Get(ctx, id.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("get %s: %w", id, err)
+		default:
+			u.SetGroupVersionKind(d.Kind.GroupVersionKind())
+			live[id] = u
+		}
+	}
+	return live, nil
+}
+
+// kindOf returns the kind of an action, looking it up from the live object for deletes.
+func kindOf(a Action) *registry.Kind {
+	if a.Kind != nil {
+		return a.Kind
+	}
+	gvk := a.Live.GroupVersionKind()
+	for _, k := range registry.All() {
+		if k.GroupVersionKind() == gvk {
+			return k
+		}
+	}
+	return nil
+}

@@ -46,6 +46,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) requestInfo {
 		s.serveReadyz(w)
 		return requestInfo{verb: "health"}
 	}
+	for prefix, h := range s.opts.Hooks {
+		if strings.HasPrefix(r.URL.Path, prefix) {
+			h.ServeHTTP(w, r)
+			return requestInfo{verb: "hook"}
+		}
+	}
 	user, ok := s.tokens.AuthenticateRequest(r)
 	if !ok {
 		writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ type Options struct {
 	BookmarkInterval time.Duration
 	// Logger receives the server's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Hooks are extra handlers served under path prefixes without bearer-token
+	// authentication, such as the git push webhooks, which verify their own signatures.
+	Hooks map[string]http.Handler
 }
 
 func (o *Options) setDefaults() error {

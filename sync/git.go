@@ -32,9 +32,7 @@ type Revision struct {
 // OpenMirror opens (or creates) the mirror in dir for url. A local path is taken as
 // a file:// URL.
 func OpenMirror(dir, url string) (*Mirror, error) {
-	if strings.HasPrefix(url, "/") {
-		url = "file://" + url
-	}
+	url = normalizeURL(url)
 	repo, err := git.PlainOpen(dir)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
@@ -122,6 +120,14 @@ func redact(url string) string {
 		if j := strings.Index(url[i+3:], "@"); j >= 0 {
 			return url[:i+3] + "***@" + url[i+3+j+1:]
 		}
+	}
+	return url
+}
+
+// normalizeURL turns a local path into a file:// URL.
+func normalizeURL(url string) string {
+	if strings.HasPrefix(url, "/") {
+		return "file://" + url
 	}
 	return url
 }

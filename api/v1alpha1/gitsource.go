@@ -53,6 +53,10 @@ type GitSourceSpec struct {
 	// SecretRef names a Secret in the GitSource's namespace with credentials:
 	// username/password or token for HTTPS, identity and known_hosts for SSH.
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+	// WebhookSecretRef names a Secret in the GitSource's namespace whose key "token"
+	// verifies push webhooks (POST /hooks/git/<namespace>/<name>); without it the
+	// webhook is refused.
+	WebhookSecretRef *LocalObjectReference `json:"webhookSecretRef,omitempty"`
 }
 
 // LocalObjectReference names an object in the same namespace.

@@ -1,45 +1,81 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"net/http"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/berth-dev/berth/apiserver"
+	"github.com/berth-dev/berth/apiserver/auth"
+	"github.com/berth-dev/berth/sync"
 )
 
 // newServerCommand builds `berth server`: the control plane.
 func newServerCommand() *cobra.Command {
-	var o apiserver.Options
+	var (
+		o   apiserver.Options
+		src sourceFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane: the Kubernetes API server on etcd",
+		Short: "Run the control plane: the Kubernetes API server on etcd, and git sync",
 		Long: `Run the control plane: a Kubernetes-compatible API server on an embedded etcd
-(or an external etcd cluster with --etcd-endpoints). TLS material, tokens and
-kubeconfigs for the admin, node and readonly roles are written to --data-dir.`,
+(or an external etcd cluster with --etcd-endpoints), and the sync controller that keeps
+the cluster in step with every GitSource. TLS material, tokens and kubeconfigs for the
+admin, node and readonly roles are written to --data-dir. With --repo, the GitSource
+"default" (namespace kube-system) follows that repository.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			o.Logger = slog.Default()
+			// The webhook is served by the API server's listener; the sync controller
+			// behind it starts once the API server is ready.
+			var webhook atomic.Pointer[http.Handler]
+			o.Hooks = map[string]http.Handler{sync.WebhookPath: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if h := webhook.Load(); h != nil {
+					(*h).ServeHTTP(w, r)
+					return
+				}
+				http.Error(w, "sync is starting", http.StatusServiceUnavailable)
+			})}
 			srv, err := apiserver.New(o)
 			if err != nil {
 				return err
 			}
-			go func() {
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return srv.Run(ctx) })
+			g.Go(func() error {
 				select {
 				case <-srv.Ready():
-					slog.Info("kubeconfigs written", "admin", srv.KubeconfigPath("admin"), "readonly", srv.KubeconfigPath("readonly"), "node", srv.KubeconfigPath("node"))
 				case <-ctx.Done():
+					return nil
 				}
-			}()
-			return srv.Run(ctx)
+				slog.Info("kubeconfigs written", "admin", srv.KubeconfigPath(auth.RoleAdmin),
+					"readonly", srv.KubeconfigPath(auth.RoleReadonly), "node", srv.KubeconfigPath(auth.RoleNode))
+				cfg := srv.RESTConfig(auth.RoleAdmin)
+				if err := src.ensure(ctx, cfg); err != nil {
+					return err
+				}
+				ctrl, err := sync.New(sync.Options{Config: cfg, DataDir: o.DataDir, Logger: slog.Default()})
+				if err != nil {
+					return fmt.Errorf("sync: %w", err)
+				}
+				h := ctrl.WebhookHandler()
+				webhook.Store(&h)
+				return ctrl.Run(ctx)
+			})
+			return g.Wait()
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.DataDir, "data-dir", "/var/lib/berth", "directory for etcd data, TLS material and kubeconfigs")
+	f.StringVar(&o.DataDir, "data-dir", "/var/lib/berth", "directory for etcd data, TLS material, kubeconfigs and git mirrors")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:6443", "HTTPS address of the API server")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "external etcd cluster endpoints (comma-separated); empty embeds etcd in the data dir")
 	f.StringVar(&o.ServiceCIDR, "service-cidr", "10.96.0.0/12", "range of Service ClusterIPs")
@@ -47,5 +83,6 @@ kubeconfigs for the admin, node and readonly roles are written to --data-dir.`,
 	f.StringVar(&o.ClusterCIDR, "cluster-cidr", "10.42.0.0/16", "pod network; each node gets a /24")
 	f.StringSliceVar(&o.Hosts, "tls-san", nil, "extra names and addresses for the serving certificate")
 	f.DurationVar(&o.CompactionInterval, "etcd-compaction-interval", 0, "how often etcd history is compacted (default 5m)")
+	src.register(cmd)
 	return cmd
 }

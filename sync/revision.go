@@ -1,0 +1,266 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	berthv1 "github.com/berth-dev/berth/api/v1alpha1"
+	"github.com/berth-dev/berth/manifests"
+)
+
+// Phases of a GitSource.
+const (
+	PhaseSynced    = "Synced"
+	PhaseOutOfSync = "OutOfSync"
+	PhaseFailed    = "Failed"
+	PhaseSuspended = "Suspended"
+)
+
+// Object states in a source's status.
+const (
+	StateCreated    = "created"
+	StateConfigured = "configured"
+	StateUnchanged  = "unchanged"
+	StatePruned     = "pruned"
+	StateFailed     = "failed"
+	StateOutOfSync  = "out-of-sync"
+)
+
+// sync brings one source to the revision it follows and records what happened in
+// its status: fetch, load and validate every manifest, plan, dry-run the whole plan,
+// then apply it. Any error before the apply leaves the cluster as it was.
+func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
+	st := &berthv1.GitSourceStatus{}
+	src.Status.DeepCopyInto(st)
+	st.ObservedGeneration = src.Generation
+	defer func() { c.writeStatus(ctx, src, st) }()
+	if src.Spec.Suspend {
+		st.Phase, st.Message = PhaseSuspended, "suspended: not syncing"
+		return
+	}
+	fail := func(stage string, err error) {
+		st.Phase = PhaseFailed
+		st.LastError = fmt.Sprintf("%s: %v", stage, err)
+		st.Errors = errorLines(err)
+		st.Message = fmt.Sprintf("revision %s not applied: %s failed", short(st.Revision), stage)
+		c.recorder.Event(c.ref(src), corev1.EventTypeWarning, "SyncFailed", truncate(st.LastError, 1000))
+		c.log.Warn("sync failed", "source", src.Namespace+"/"+src.Name, "revision", short(st.Revision), "stage", stage, "err", err)
+	}
+	start := time.Now()
+	m, err := c.mirror(src)
+	if err != nil {
+		fail("fetch", err)
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	rev, err := m.Fetch(fctx, nil, src.Spec.Branch, src.Spec.Tag, src.Spec.Commit)
+	cancel()
+	if err != nil {
+		fail("fetch", err)
+		return
+	}
+	st.Revision = rev.Hash.String()
+	fetched := time.Now()
+
+	known, err := c.namespaces(ctx)
+	if err != nil {
+		fail("load", err)
+		return
+	}
+	objs, err := manifests.Load(m.Repo, rev.Hash, manifests.Options{Path: src.Spec.Path, KnownNamespaces: known})
+	if err != nil {
+		fail("load", err)
+		return
+	}
+	desired, err := toDesired(manifests.Order(objs))
+	if err != nil {
+		fail("load", err)
+		return
+	}
+	live, err := LiveState(ctx, c.dyn, src.Name, desired)
+	if err != nil {
+		fail("plan", err)
+		return
+	}
+	actions, err := Plan(src.Name, desired, live)
+	if err != nil {
+		fail("plan", err)
+		return
+	}
+	newRevision := st.AppliedRevision != st.Revision
+	actions, held := filter(src, actions, newRevision)
+	if err := DryRun(ctx, c.dyn, actions); err != nil {
+		fail("validate", err)
+		return
+	}
+	planned := time.Now()
+	results := Apply(ctx, c.dyn, actions)
+	st.Objects, st.Errors = nil, nil
+	failed := 0
+	for _, r := range results {
+		st.Objects = append(st.Objects, managedObject(r))
+		if r.Err != nil {
+			failed++
+			st.Errors = append(st.Errors, fmt.Sprintf("%s:%d: %s: %s", r.Action.File, r.Action.Line, r.Action.ID, apiMessage(r.Err)))
+		}
+	}
+	for _, a := range held {
+		st.Objects = append(st.Objects, berthv1.ManagedObject{APIVersion: a.Kind.GroupVersion.String(), Kind: a.ID.Kind,
+			Namespace: a.ID.Namespace, Name: a.ID.Name, State: StateOutOfSync, Health: "Unknown",
+			Message: "changed outside git: " + string(a.Patch)})
+	}
+	now := metav1.Now()
+	st.LastSyncTime = &now
+	timing := fmt.Sprintf("fetch %s, plan %s, apply %s", fetched.Sub(start).Round(time.Millisecond),
+		planned.Sub(fetched).Round(time.Millisecond), time.Since(planned).Round(time.Millisecond))
+	switch {
+	case failed > 0:
+		st.Phase, st.LastError = PhaseFailed, st.Errors[0]
+		st.Message = fmt.Sprintf("revision %s applied with %d failed objects (%s)", short(st.Revision), failed, timing)
+		c.recorder.Event(c.ref(src), corev1.EventTypeWarning, "ApplyFailed", truncate(st.Message+": "+st.LastError, 1000))
+	case hasOutOfSync(st.Objects):
+		st.Phase = PhaseOutOfSync
+		st.Message = fmt.Sprintf("revision %s: objects changed outside git (selfHeal is off)", short(st.Revision))
+	default:
+		st.Phase, st.LastError = PhaseSynced, ""
+		st.Message = fmt.Sprintf("revision %s %q applied (%s)", short(st.Revision), rev.Subject, timing)
+		if newRevision {
+			c.recorder.Event(c.ref(src), corev1.EventTypeNormal, "Synced", st.Message)
+		}
+	}
+	if failed == 0 {
+		st.AppliedRevision = st.Revision
+	}
+}
+
+// filter applies the source's policy: without prune, nothing is deleted; without
+// selfHeal, drift in a revision already applied is held back and reported, not undone.
+func filter(src *berthv1.GitSource, actions []Action, newRevision bool) (apply, held []Action) {
+	prune := src.Spec.Prune == nil || *src.Spec.Prune
+	heal := src.Spec.SelfHeal == nil || *src.Spec.SelfHeal
+	for _, a := range actions {
+		switch {
+		case a.Type == Delete && !prune:
+		case a.Type == Update && !heal && !newRevision:
+			held = append(held, a)
+		default:
+			apply = append(apply, a)
+		}
+	}
+	return apply, held
+}
+
+// toDesired turns loaded manifests into the plan's input.
+func toDesired(objs []*manifests.Object) ([]*Desired, error) {
+	out := make([]*Desired, 0, len(objs))
+	for _, o := range objs {
+		u := &unstructured.Unstructured{}
+		if err := json.Unmarshal(o.Raw, &u.Object); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", o.File, o.Line, err)
+		}
+		out = append(out, &Desired{Kind: o.Kind, Obj: u, File: o.File, Line: o.Line})
+	}
+	return out, nil
+}
+
+// namespaces returns a lookup of the namespaces that exist now.
+func (c *Controller) namespaces(ctx context.Context) (func(string) bool, error) {
+	l, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	set := map[string]bool{}
+	for _, ns := range l.Items {
+		set[ns.Name] = true
+	}
+	return func(n string) bool { return set[n] }, nil
+}
+
+// managedObject is the status entry of one applied action.
+func managedObject(r Result) berthv1.ManagedObject {
+	a := r.Action
+	mo := berthv1.ManagedObject{Kind: a.ID.Kind, Namespace: a.ID.Namespace, Name: a.ID.Name, Health: "Unknown"}
+	if a.Kind != nil {
+		mo.APIVersion = a.Kind.GroupVersion.String()
+	}
+	mo.State = map[ActionType]string{Create: StateCreated, Update: StateConfigured, Unchanged: StateUnchanged, Delete: StatePruned}[a.Type]
+	if r.Err != nil {
+		mo.State, mo.Message = StateFailed, apiMessage(r.Err)
+	}
+	return mo
+}
+
+func hasOutOfSync(objs []berthv1.ManagedObject) bool {
+	for _, o := range objs {
+		if o.State == StateOutOfSync {
+			return true
+		}
+	}
+	return false
+}
+
+// writeStatus records a source's status through /status.
+func (c *Controller) writeStatus(ctx context.Context, src *berthv1.GitSource, st *berthv1.GitSourceStatus) {
+	out := src.DeepCopy()
+	out.Status = *st
+	out.SetGroupVersionKind(berthv1.SchemeGroupVersion.WithKind("GitSource"))
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(out)
+	if err != nil {
+		c.log.Error("sync: encode status", "err", err)
+		return
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetResourceVersion("") // last writer wins: the status is ours alone
+	if _, err := c.dyn.Resource(gitSourcesGVR).Namespace(src.Namespace).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
+		c.log.Warn("sync: write status", "source", src.Namespace+"/"+src.Name, "err", err)
+	}
+}
+
+// ref is the object events are about.
+func (c *Controller) ref(src *berthv1.GitSource) *corev1.ObjectReference {
+	return &corev1.ObjectReference{APIVersion: berthv1.SchemeGroupVersion.String(), Kind: "GitSource",
+		Namespace: src.Namespace, Name: src.Name, UID: src.UID}
+}
+
+// errorLines lists the separate errors of a revision.
+func errorLines(err error) []string {
+	var many Errors
+	var loadErrs manifests.Errors
+	switch {
+	case errors.As(err, &loadErrs):
+		out := make([]string, len(loadErrs))
+		for i, e := range loadErrs {
+			out[i] = e.Error()
+		}
+		return out
+	case errors.As(err, &many):
+		out := make([]string, len(many))
+		for i, e := range many {
+			out[i] = e.Error()
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+func short(rev string) string {
+	if len(rev) > 8 {
+		return rev[:8]
+	}
+	return rev
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

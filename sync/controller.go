@@ -114,6 +114,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return ctx.Err()
 	}
+	if err := c.watchManaged(ctx, inf.GetStore()); err != nil {
+		return err
+	}
 	var wg gosync.WaitGroup
 	for i := 0; i < c.opts.Workers; i++ {
 		wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,10 +19,12 @@ import (
 
 // Phases of a GitSource.
 const (
-	PhaseSynced    = "Synced"
-	PhaseOutOfSync = "OutOfSync"
-	PhaseFailed    = "Failed"
-	PhaseSuspended = "Suspended"
+	PhaseSynced      = "Synced"
+	PhaseProgressing = "Progressing"
+	PhaseDegraded    = "Degraded"
+	PhaseOutOfSync   = "OutOfSync"
+	PhaseFailed      = "Failed"
+	PhaseSuspended   = "Suspended"
 )
 
 // Object states in a source's status.
@@ -103,19 +106,44 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 	}
 	planned := time.Now()
 	results := Apply(ctx, c.dyn, actions)
-	st.Objects, st.Errors = nil, nil
+	st.Objects, st.Errors, st.Health = nil, nil, Healthy
 	failed := 0
+	endpoints := c.endpointsLookup(ctx)
 	for _, r := range results {
-		st.Objects = append(st.Objects, managedObject(r))
+		mo := managedObject(r)
 		if r.Err != nil {
 			failed++
 			st.Errors = append(st.Errors, fmt.Sprintf("%s:%d: %s: %s", r.Action.File, r.Action.Line, r.Action.ID, apiMessage(r.Err)))
 		}
+		switch {
+		case r.Action.Type == Unchanged && r.Action.Live != nil:
+			mo.Health, mo.Message = Health(r.Action.Live, endpoints)
+		case r.Action.Type == Create || r.Action.Type == Update:
+			mo.Health, mo.Message = Progressing, "just applied"
+		case r.Action.Type == Delete:
+			mo.Health = ""
+		}
+		if r.Action.Type == Update && !newRevision && r.Err == nil {
+			mo.Drift = patchPaths(r.Action.Patch)
+			mo.Message = "changed outside git; restored: " + strings.Join(mo.Drift, ", ")
+			c.recorder.Eventf(c.ref(src), corev1.EventTypeWarning, "DriftHealed", "%s changed outside git (%s); restored from %s",
+				r.Action.ID, strings.Join(mo.Drift, ", "), short(st.Revision))
+		}
+		if r.Action.Type != Delete {
+			st.Health = worse(st.Health, mo.Health)
+		}
+		st.Objects = append(st.Objects, mo)
 	}
 	for _, a := range held {
-		st.Objects = append(st.Objects, berthv1.ManagedObject{APIVersion: a.Kind.GroupVersion.String(), Kind: a.ID.Kind,
-			Namespace: a.ID.Namespace, Name: a.ID.Name, State: StateOutOfSync, Health: "Unknown",
-			Message: "changed outside git: " + string(a.Patch)})
+		mo := berthv1.ManagedObject{APIVersion: a.Kind.GroupVersion.String(), Kind: a.ID.Kind,
+			Namespace: a.ID.Namespace, Name: a.ID.Name, State: StateOutOfSync, Drift: patchPaths(a.Patch)}
+		mo.Health, _ = Health(a.Live, endpoints)
+		mo.Message = "changed outside git (selfHeal is off): " + strings.Join(mo.Drift, ", ")
+		if !reported(src.Status.Objects, mo) {
+			c.recorder.Eventf(c.ref(src), corev1.EventTypeWarning, "DriftDetected", "%s changed outside git: %s",
+				a.ID, strings.Join(mo.Drift, ", "))
+		}
+		st.Objects = append(st.Objects, mo)
 	}
 	now := metav1.Now()
 	st.LastSyncTime = &now
@@ -126,11 +154,12 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		st.Phase, st.LastError = PhaseFailed, st.Errors[0]
 		st.Message = fmt.Sprintf("revision %s applied with %d failed objects (%s)", short(st.Revision), failed, timing)
 		c.recorder.Event(c.ref(src), corev1.EventTypeWarning, "ApplyFailed", truncate(st.Message+": "+st.LastError, 1000))
-	case hasOutOfSync(st.Objects):
-		st.Phase = PhaseOutOfSync
-		st.Message = fmt.Sprintf("revision %s: objects changed outside git (selfHeal is off)", short(st.Revision))
+	case len(held) > 0:
+		st.Phase, st.LastError = PhaseOutOfSync, ""
+		st.Message = fmt.Sprintf("revision %s: %d objects changed outside git (selfHeal is off)", short(st.Revision), len(held))
 	default:
-		st.Phase, st.LastError = PhaseSynced, ""
+		st.LastError = ""
+		st.Phase = map[string]string{Healthy: PhaseSynced, Progressing: PhaseProgressing, Degraded: PhaseDegraded}[st.Health]
 		st.Message = fmt.Sprintf("revision %s %q applied (%s)", short(st.Revision), rev.Subject, timing)
 		if newRevision {
 			c.recorder.Event(c.ref(src), corev1.EventTypeNormal, "Synced", st.Message)
@@ -138,6 +167,35 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 	}
 	if failed == 0 {
 		st.AppliedRevision = st.Revision
+	}
+}
+
+// reported says whether the last status already listed this out-of-sync object with
+// the same drift, so that it is announced once, not on every sync.
+func reported(prev []berthv1.ManagedObject, mo berthv1.ManagedObject) bool {
+	for _, p := range prev {
+		if p.Kind == mo.Kind && p.Namespace == mo.Namespace && p.Name == mo.Name && p.State == StateOutOfSync {
+			return strings.Join(p.Drift, ",") == strings.Join(mo.Drift, ",")
+		}
+	}
+	return false
+}
+
+// endpointsLookup says whether a Service has a ready endpoint, from its EndpointSlices.
+func (c *Controller) endpointsLookup(ctx context.Context) func(ns, svc string) bool {
+	return func(ns, svc string) bool {
+		l, err := c.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + svc})
+		if err != nil {
+			return false
+		}
+		for _, s := range l.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready == nil || *e.Conditions.Ready {
+					return true
+				}
+			}
+		}
+		return false
 	}
 }
 
@@ -187,7 +245,7 @@ func (c *Controller) namespaces(ctx context.Context) (func(string) bool, error) 
 // managedObject is the status entry of one applied action.
 func managedObject(r Result) berthv1.ManagedObject {
 	a := r.Action
-	mo := berthv1.ManagedObject{Kind: a.ID.Kind, Namespace: a.ID.Namespace, Name: a.ID.Name, Health: "Unknown"}
+	mo := berthv1.ManagedObject{Kind: a.ID.Kind, Namespace: a.ID.Namespace, Name: a.ID.Name}
 	if a.Kind != nil {
 		mo.APIVersion = a.Kind.GroupVersion.String()
 	}
@@ -196,15 +254,6 @@ func managedObject(r Result) berthv1.ManagedObject {
 		mo.State, mo.Message = StateFailed, apiMessage(r.Err)
 	}
 	return mo
-}
-
-func hasOutOfSync(objs []berthv1.ManagedObject) bool {
-	for _, o := range objs {
-		if o.State == StateOutOfSync {
-			return true
-		}
-	}
-	return false
 }
 
 // writeStatus records a source's status through /status.

@@ -62,7 +62,11 @@ func (in *GitSourceStatus) DeepCopyInto(out *GitSourceStatus) {
 		out.LastSyncTime = in.LastSyncTime.DeepCopy()
 	}
 	if in.Objects != nil {
-		out.Objects = append([]ManagedObject(nil), in.Objects...)
+		out.Objects = make([]ManagedObject, len(in.Objects))
+		for i := range in.Objects {
+			out.Objects[i] = in.Objects[i]
+			out.Objects[i].Drift = append([]string(nil), in.Objects[i].Drift...)
+		}
 	}
 	if in.Conditions != nil {
 		out.Conditions = make([]metav1.Condition, len(in.Conditions))

@@ -76,6 +76,8 @@ type GitSourceStatus struct {
 	Phase string `json:"phase,omitempty"`
 	// Message explains the phase in a sentence.
 	Message string `json:"message,omitempty"`
+	// Health is the worst health of the source's objects: Healthy, Progressing or Degraded.
+	Health string `json:"health,omitempty"`
 	// LastError is the last sync error in full.
 	LastError string `json:"lastError,omitempty"`
 	// Errors lists every error of the last revision tried, with file:line, object and field.
@@ -94,8 +96,11 @@ type ManagedObject struct {
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
-	// State is Synced, OutOfSync, Drifted or Pruned.
+	// State is what the last sync did: created, configured, unchanged, pruned,
+	// failed, or out-of-sync (changed outside git, selfHeal off).
 	State string `json:"state,omitempty"`
+	// Drift lists the fields last found changed outside git.
+	Drift []string `json:"drift,omitempty"`
 	// Health is Healthy, Progressing, Degraded or Unknown.
 	Health string `json:"health,omitempty"`
 	// Message explains the health.

@@ -123,7 +123,8 @@ func waitApplied(t *testing.T, ns, name, rev string, failed bool) berthv1.GitSou
 		if failed {
 			return st.Revision == rev && st.Phase == sync.PhaseFailed
 		}
-		return st.AppliedRevision == rev && st.Phase == sync.PhaseSynced
+		// Progressing: applied, but a Deployment without controllers never becomes available.
+		return st.AppliedRevision == rev && (st.Phase == sync.PhaseSynced || st.Phase == sync.PhaseProgressing)
 	})
 	return st
 }
@@ -304,4 +305,66 @@ func TestGitOpsWebhook(t *testing.T) {
 		t.Fatalf("signed webhook: %d, want 202", code)
 	}
 	waitApplied(t, ns, "hooked", second, false)
+}
+
+// TestGitOpsDrift: a change made outside git to a managed object is seen through the
+// watch and undone within seconds (no interval or trigger needed), reported with its
+// field paths and an event; with selfHeal off it is reported and the source is
+// OutOfSync instead.
+func TestGitOpsDrift(t *testing.T) {
+	ns := testNamespace(t, shared)
+	c := ctx(t)
+	repo := newGitRepo(t)
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: " + ns + "}\ndata: {v: git}\n"
+	}
+	rev := repo.commit("two", map[string]string{"heal/cm.yaml": cm("healed"), "keep/cm.yaml": cm("kept")})
+	startSync(t)
+	long := &metav1.Duration{Duration: time.Hour}
+	createSource(t, ns, "heal", repo.dir, ".", func(gs *berthv1.GitSource) {
+		gs.Spec.Interval = long
+		gs.Spec.Path = "heal"
+	})
+	waitApplied(t, ns, "heal", rev, false)
+	no := false
+	createSource(t, ns, "keep", repo.dir, ".", func(gs *berthv1.GitSource) {
+		gs.Spec.Interval = long
+		gs.Spec.SelfHeal = &no
+		gs.Spec.Path = "keep"
+	})
+	waitApplied(t, ns, "keep", rev, false)
+	cms := shared.Client.CoreV1().ConfigMaps(ns)
+	for _, name := range []string{"healed", "kept"} {
+		got, _ := cms.Get(c, name, metav1.GetOptions{})
+		got.Data["v"] = "by hand"
+		if _, err := cms.Update(c, got, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	eventually(t, 10*time.Second, "drift undone", func() bool {
+		got, _ := cms.Get(c, "healed", metav1.GetOptions{})
+		return got.Data["v"] == "git"
+	})
+	t.Logf("drift undone in %s", time.Since(start).Round(time.Millisecond))
+	st := sourceStatus(t, ns, "heal")
+	if len(st.Objects) != 1 || strings.Join(st.Objects[0].Drift, ",") != "data.v" {
+		t.Errorf("healed drift in status: %+v", st.Objects)
+	}
+	eventually(t, 10*time.Second, "keep OutOfSync", func() bool { return sourceStatus(t, ns, "keep").Phase == sync.PhaseOutOfSync })
+	st = sourceStatus(t, ns, "keep")
+	if len(st.Objects) != 1 || st.Objects[0].State != sync.StateOutOfSync || strings.Join(st.Objects[0].Drift, ",") != "data.v" {
+		t.Errorf("reported drift: %+v", st.Objects)
+	}
+	if got, _ := cms.Get(c, "kept", metav1.GetOptions{}); got.Data["v"] != "by hand" {
+		t.Errorf("selfHeal off, yet the change was undone")
+	}
+	evs, _ := shared.Client.CoreV1().Events(ns).List(c, metav1.ListOptions{})
+	reasons := map[string]bool{}
+	for _, e := range evs.Items {
+		reasons[e.Reason] = true
+	}
+	if !reasons["DriftHealed"] || !reasons["DriftDetected"] {
+		t.Errorf("events %v, want DriftHealed and DriftDetected", reasons)
+	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -71,7 +73,10 @@ admin, node and readonly roles are written to --data-dir. With --repo, the GitSo
 				webhook.Store(&h)
 				return ctrl.Run(ctx)
 			})
-			return g.Wait()
+			if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()

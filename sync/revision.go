@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	berthv1 "github.com/berth-dev/berth/api/v1alpha1"
 	"github.com/berth-dev/berth/manifests"
 )
@@ -145,6 +147,7 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		}
 		st.Objects = append(st.Objects, mo)
 	}
+	c.reportDrift(ctx, src, m, rev, desired, results, held, newRevision)
 	now := metav1.Now()
 	st.LastSyncTime = &now
 	timing := fmt.Sprintf("fetch %s, plan %s, apply %s", fetched.Sub(start).Round(time.Millisecond),
@@ -167,6 +170,47 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 	}
 	if failed == 0 {
 		st.AppliedRevision = st.Revision
+	}
+}
+
+// reportDrift commits the drift found in this sync to the source's driftBranch (if
+// it has one) and pushes it: what was changed outside git, as it was live.
+func (c *Controller) reportDrift(ctx context.Context, src *berthv1.GitSource, m *Mirror, rev Revision, desired []*Desired, results []Result, held []Action, newRevision bool) {
+	if src.Spec.DriftBranch == "" {
+		return
+	}
+	drifted := map[ID]*unstructured.Unstructured{}
+	var lines []string
+	note := func(a Action) {
+		drifted[a.ID] = a.Live
+		lines = append(lines, fmt.Sprintf("%s: %s", a.ID, strings.Join(patchPaths(a.Patch), ", ")))
+	}
+	for _, r := range results {
+		if r.Action.Type == Update && !newRevision {
+			note(r.Action)
+		}
+	}
+	for _, a := range held {
+		note(a)
+	}
+	if len(drifted) == 0 {
+		return
+	}
+	files, err := driftFiles(desired, drifted)
+	if err == nil {
+		msg := fmt.Sprintf("berth: drift from %s in %d objects\n\nChanged outside git, as found live:\n%s\n",
+			short(rev.Hash.String()), len(drifted), strings.Join(lines, "\n"))
+		var commit plumbing.Hash
+		if commit, err = m.DriftReport(rev.Hash, src.Spec.DriftBranch, src.Spec.DriftAuthor, files, msg); err == nil && !commit.IsZero() {
+			if err = m.Push(ctx, nil, src.Spec.DriftBranch); err == nil {
+				c.recorder.Eventf(c.ref(src), corev1.EventTypeNormal, "DriftCommitted", "drift of %d objects committed to branch %s as %s",
+					len(drifted), src.Spec.DriftBranch, short(commit.String()))
+			}
+		}
+	}
+	if err != nil {
+		c.recorder.Eventf(c.ref(src), corev1.EventTypeWarning, "DriftCommitFailed", "commit drift to %s: %v", src.Spec.DriftBranch, err)
+		c.log.Warn("sync: drift commit failed", "source", src.Namespace+"/"+src.Name, "err", err)
 	}
 }
 

@@ -46,6 +46,10 @@ func (in *GitSourceSpec) DeepCopyInto(out *GitSourceSpec) {
 		r := *in.SecretRef
 		out.SecretRef = &r
 	}
+	if in.DriftAuthor != nil {
+		a := *in.DriftAuthor
+		out.DriftAuthor = &a
+	}
 	if in.WebhookSecretRef != nil {
 		r := *in.WebhookSecretRef
 		out.WebhookSecretRef = &r

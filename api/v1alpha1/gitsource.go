@@ -48,8 +48,12 @@ type GitSourceSpec struct {
 	SelfHeal *bool `json:"selfHeal,omitempty"`
 	// Suspend stops syncing while true.
 	Suspend bool `json:"suspend,omitempty"`
-	// DriftBranch, when set, receives commits that report live drift.
+	// DriftBranch, when set, receives commits that report live drift: the live
+	// object as YAML at the path of the file that declared it, on top of the applied
+	// revision, so that the drift can be reviewed and adopted through a pull request.
 	DriftBranch string `json:"driftBranch,omitempty"`
+	// DriftAuthor is the author of drift commits (default berth <berth@localhost>).
+	DriftAuthor *CommitAuthor `json:"driftAuthor,omitempty"`
 	// SecretRef names a Secret in the GitSource's namespace with credentials:
 	// username/password or token for HTTPS, identity and known_hosts for SSH.
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
@@ -57,6 +61,12 @@ type GitSourceSpec struct {
 	// verifies push webhooks (POST /hooks/git/<namespace>/<name>); without it the
 	// webhook is refused.
 	WebhookSecretRef *LocalObjectReference `json:"webhookSecretRef,omitempty"`
+}
+
+// CommitAuthor is the author of a commit berth makes.
+type CommitAuthor struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
 }
 
 // LocalObjectReference names an object in the same namespace.

@@ -368,3 +368,55 @@ func TestGitOpsDrift(t *testing.T) {
 		t.Errorf("events %v, want DriftHealed and DriftDetected", reasons)
 	}
 }
+
+// TestGitOpsDriftBranch: with driftBranch set, drift is committed to that branch of
+// the origin repository, on top of the applied revision, by the configured author:
+// the file that declared the drifted object holds it as it is live, and the file's
+// other objects as git has them.
+func TestGitOpsDriftBranch(t *testing.T) {
+	ns := testNamespace(t, shared)
+	c := ctx(t)
+	repo := newGitRepo(t)
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: " + ns + "}\ndata: {v: git}\n"
+	}
+	rev := repo.commit("two in one file", map[string]string{"app/cms.yaml": cm("a") + "---\n" + cm("b")})
+	startSync(t)
+	no := false
+	createSource(t, ns, "reported", repo.dir, "app", func(gs *berthv1.GitSource) {
+		gs.Spec.Interval = &metav1.Duration{Duration: time.Hour}
+		gs.Spec.SelfHeal = &no
+		gs.Spec.DriftBranch = "berth-drift"
+		gs.Spec.DriftAuthor = &berthv1.CommitAuthor{Name: "Drift Bot", Email: "drift@example.com"}
+	})
+	waitApplied(t, ns, "reported", rev, false)
+	cms := shared.Client.CoreV1().ConfigMaps(ns)
+	got, _ := cms.Get(c, "b", metav1.GetOptions{})
+	got.Data["v"] = "by hand"
+	if _, err := cms.Update(c, got, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var commit *object.Commit
+	eventually(t, 15*time.Second, "a drift commit on berth-drift", func() bool {
+		ref, err := repo.repo.Reference(plumbing.NewBranchReferenceName("berth-drift"), true)
+		if err != nil {
+			return false
+		}
+		commit, err = repo.repo.CommitObject(ref.Hash())
+		return err == nil
+	})
+	if commit.Author.Name != "Drift Bot" || len(commit.ParentHashes) != 1 || commit.ParentHashes[0].String() != rev {
+		t.Errorf("drift commit by %q with parents %v, want Drift Bot on %s", commit.Author.Name, commit.ParentHashes, rev[:8])
+	}
+	if !strings.Contains(commit.Message, "ConfigMap "+ns+"/b: data.v") {
+		t.Errorf("drift commit message %q", commit.Message)
+	}
+	f, err := commit.File("app/cms.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := f.Contents()
+	if !strings.Contains(body, "v: by hand") || !strings.Contains(body, "v: git") || strings.Contains(body, "resourceVersion") || strings.Contains(body, sync.LastAppliedAnnotation) {
+		t.Errorf("drift report file:\n%s", body)
+	}
+}

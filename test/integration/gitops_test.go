@@ -25,7 +25,9 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	berthv1 "github.com/berth-dev/berth/api/v1alpha1"
+	"github.com/berth-dev/berth/apiserver"
 	"github.com/berth-dev/berth/apiserver/registry"
+	"github.com/berth-dev/berth/internal/testserver"
 	"github.com/berth-dev/berth/sync"
 )
 
@@ -418,5 +420,70 @@ func TestGitOpsDriftBranch(t *testing.T) {
 	body, _ := f.Contents()
 	if !strings.Contains(body, "v: by hand") || !strings.Contains(body, "v: git") || strings.Contains(body, "resourceVersion") || strings.Contains(body, sync.LastAppliedAnnotation) {
 		t.Errorf("drift report file:\n%s", body)
+	}
+}
+
+// TestGitOpsRestart: after the API server and sync restart on the same data dir, the
+// source resumes at its recorded revision (nothing re-created, no duplicates or
+// orphans) and goes on with the next commit.
+func TestGitOpsRestart(t *testing.T) {
+	dir := t.TempDir()
+	ts := testserver.Start(t, apiserver.Options{DataDir: dir})
+	ns := testNamespace(t, ts)
+	c := ctx(t)
+	repo := newGitRepo(t)
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: " + ns + "}\n"
+	}
+	run := func(ts *testserver.Server) context.CancelFunc {
+		ctrl, err := sync.New(sync.Options{Config: ts.Config, DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = ctrl.Run(ctx) }()
+		return func() { cancel(); <-done }
+	}
+	status := func(ts *testserver.Server) berthv1.GitSourceStatus {
+		u, err := dynamic.NewForConfigOrDie(ts.Config).Resource(registry.GitSources().GroupVersionResource()).Namespace(ns).Get(c, "app", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gs berthv1.GitSource
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &gs)
+		return gs.Status
+	}
+	first := repo.commit("first", map[string]string{"a.yaml": cm("a") + "---\n" + cm("b")})
+	stop := run(ts)
+	gs := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "berth.dev/v1alpha1", "kind": "GitSource",
+		"metadata": map[string]interface{}{"name": "app", "namespace": ns},
+		"spec":     map[string]interface{}{"url": repo.dir, "interval": "1s"},
+	}}
+	if _, err := dynamic.NewForConfigOrDie(ts.Config).Resource(registry.GitSources().GroupVersionResource()).Namespace(ns).Create(c, gs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "first revision", func() bool { return status(ts).AppliedRevision == first })
+	before, _ := ts.Client.CoreV1().ConfigMaps(ns).Get(c, "a", metav1.GetOptions{})
+	stop()
+	ts.Stop()
+
+	ts = testserver.Start(t, apiserver.Options{DataDir: dir})
+	second := repo.commit("second", map[string]string{"a.yaml": cm("a") + "---\n" + cm("c")})
+	stop = run(ts)
+	defer stop()
+	eventually(t, 20*time.Second, "second revision after the restart", func() bool { return status(ts).AppliedRevision == second })
+	after, err := ts.Client.CoreV1().ConfigMaps(ns).Get(c, "a", metav1.GetOptions{})
+	if err != nil || after.UID != before.UID {
+		t.Errorf("configmap a after the restart: %v (uid %s, was %s): it must not be re-created", err, after.UID, before.UID)
+	}
+	l, _ := ts.Client.CoreV1().ConfigMaps(ns).List(c, metav1.ListOptions{LabelSelector: sync.SourceLabel + "=app"})
+	var names []string
+	for _, cm := range l.Items {
+		names = append(names, cm.Name)
+	}
+	if strings.Join(names, ",") != "a,c" {
+		t.Errorf("objects of the source after the restart: %v, want a and c (b pruned, nothing twice)", names)
 	}
 }

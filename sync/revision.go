@@ -72,7 +72,7 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		fail("fetch", err)
 		return
 	}
-	st.Revision = rev.Hash.String()
+	st.Revision, st.RevisionMessage = rev.Hash.String(), rev.Subject
 	fetched := time.Now()
 
 	known, err := c.namespaces(ctx)
@@ -150,8 +150,10 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 	c.reportDrift(ctx, src, m, rev, desired, results, held, newRevision)
 	now := metav1.Now()
 	st.LastSyncTime = &now
-	timing := fmt.Sprintf("fetch %s, plan %s, apply %s", fetched.Sub(start).Round(time.Millisecond),
-		planned.Sub(fetched).Round(time.Millisecond), time.Since(planned).Round(time.Millisecond))
+	st.Timings = &berthv1.SyncTimings{Fetch: metav1.Duration{Duration: fetched.Sub(start)},
+		Plan: metav1.Duration{Duration: planned.Sub(fetched)}, Apply: metav1.Duration{Duration: time.Since(planned)}}
+	timing := fmt.Sprintf("fetch %s, plan %s, apply %s", st.Timings.Fetch.Round(time.Millisecond),
+		st.Timings.Plan.Round(time.Millisecond), st.Timings.Apply.Round(time.Millisecond))
 	switch {
 	case failed > 0:
 		st.Phase, st.LastError = PhaseFailed, st.Errors[0]

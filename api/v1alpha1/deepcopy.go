@@ -65,6 +65,10 @@ func (in *GitSourceStatus) DeepCopyInto(out *GitSourceStatus) {
 	if in.LastSyncTime != nil {
 		out.LastSyncTime = in.LastSyncTime.DeepCopy()
 	}
+	if in.Timings != nil {
+		t := *in.Timings
+		out.Timings = &t
+	}
 	if in.Objects != nil {
 		out.Objects = make([]ManagedObject, len(in.Objects))
 		for i := range in.Objects {

@@ -80,6 +80,8 @@ type GitSourceStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Revision is the commit last fetched.
 	Revision string `json:"revision,omitempty"`
+	// RevisionMessage is the subject line of Revision's commit message.
+	RevisionMessage string `json:"revisionMessage,omitempty"`
 	// AppliedRevision is the commit whose manifests are live.
 	AppliedRevision string `json:"appliedRevision,omitempty"`
 	// Phase is one of Synced, OutOfSync, Progressing, Degraded, Failed.
@@ -94,10 +96,19 @@ type GitSourceStatus struct {
 	Errors []string `json:"errors,omitempty"`
 	// LastSyncTime is when the last sync finished.
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// Timings of the last sync's stages.
+	Timings *SyncTimings `json:"timings,omitempty"`
 	// Objects is the state and health of every object the source manages.
 	Objects []ManagedObject `json:"objects,omitempty"`
 	// Conditions are the standard Ready/Reconciling/Stalled conditions.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SyncTimings say how long each stage of a sync took.
+type SyncTimings struct {
+	Fetch metav1.Duration `json:"fetch"`
+	Plan  metav1.Duration `json:"plan"`
+	Apply metav1.Duration `json:"apply"`
 }
 
 // ManagedObject is one object of a source, with its sync state and health.

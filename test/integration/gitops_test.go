@@ -162,7 +162,7 @@ func TestGitOpsLoop(t *testing.T) {
 	ctrl := startSync(t)
 	createSource(t, ns, "app", repo.dir, "deploy", nil)
 	st := waitApplied(t, ns, "app", rev, false)
-	if len(st.Objects) != 3 || !strings.Contains(st.Message, "three files") {
+	if len(st.Objects) != 3 || st.RevisionMessage != "three files" || st.Timings == nil || st.LastSyncTime == nil {
 		t.Errorf("status after the first sync: %+v", st)
 	}
 	cms := shared.Client.CoreV1().ConfigMaps(ns)

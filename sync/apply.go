@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	gosync "sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,13 +30,16 @@ func DryRun(ctx context.Context, dyn dynamic.Interface, actions []Action) error 
 			newNamespaces[a.ID.Name] = true
 		}
 	}
-	var errs []error
+	var todo []Action
 	for _, a := range actions {
-		if a.Type != Create && a.Type != Update || newNamespaces[a.ID.Namespace] {
-			continue
+		if (a.Type == Create || a.Type == Update) && !newNamespaces[a.ID.Namespace] {
+			todo = append(todo, a)
 		}
-		if err := send(ctx, dyn, a, true); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %s: %s", a.File, a.Line, a.ID, apiMessage(err)))
+	}
+	var errs []error
+	for _, r := range parallel(ctx, dyn, todo, true) {
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %s: %s", r.Action.File, r.Action.Line, r.Action.ID, apiMessage(r.Err)))
 		}
 	}
 	if len(errs) > 0 {
@@ -49,16 +53,80 @@ func DryRun(ctx context.Context, dyn dynamic.Interface, actions []Action) error 
 // refuses at the last moment does not hold back the others, and reports each.
 func Apply(ctx context.Context, dyn dynamic.Interface, actions []Action) []Result {
 	results := make([]Result, 0, len(actions))
+	var writes, deletes []Action
 	for _, a := range actions {
-		if a.Type == Create || a.Type == Update || a.Type == Unchanged {
-			results = append(results, Result{Action: a, Err: send(ctx, dyn, a, false)})
+		switch a.Type {
+		case Create, Update:
+			writes = append(writes, a)
+		case Unchanged:
+			results = append(results, Result{Action: a})
+		case Delete:
+			deletes = append(deletes, a)
 		}
 	}
-	for i := len(actions) - 1; i >= 0; i-- {
-		if a := actions[i]; a.Type == Delete {
-			results = append(results, Result{Action: a, Err: send(ctx, dyn, a, false)})
-		}
+	// Each dependency class (namespaces, then service accounts, ...) completes before
+	// the next starts; the objects of one class go in parallel.
+	for _, class := range classes(writes) {
+		results = append(results, parallel(ctx, dyn, class, false)...)
 	}
+	reversed := classes(deletes)
+	for i := len(reversed) - 1; i >= 0; i-- {
+		results = append(results, parallel(ctx, dyn, reversed[i], false)...)
+	}
+	return results
+}
+
+// applyWorkers is how many requests of one dependency class are in flight at once.
+const applyWorkers = 16
+
+// classes splits actions into runs of one dependency class, keeping their order.
+func classes(actions []Action) [][]Action {
+	var out [][]Action
+	for i, a := range actions {
+		if i == 0 || rank(a) != rank(actions[i-1]) {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], a)
+	}
+	return out
+}
+
+// rank is an action's dependency class: namespaces first, then what pods use.
+func rank(a Action) int {
+	switch a.ID.Kind {
+	case "Namespace":
+		return 0
+	case "ServiceAccount":
+		return 1
+	case "ConfigMap", "Secret":
+		return 2
+	case "Service":
+		return 3
+	case "Deployment", "ReplicaSet", "DaemonSet", "Job", "Pod":
+		return 4
+	}
+	return 5
+}
+
+// parallel sends actions with a bounded number of workers, results in input order.
+func parallel(ctx context.Context, dyn dynamic.Interface, actions []Action, dryRun bool) []Result {
+	results := make([]Result, len(actions))
+	next := make(chan int)
+	var wg gosync.WaitGroup
+	for w := 0; w < min(applyWorkers, len(actions)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = Result{Action: actions[i], Err: send(ctx, dyn, actions[i], dryRun)}
+			}
+		}()
+	}
+	for i := range actions {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return results
 }
 

@@ -65,11 +65,15 @@ func New(opts Options) (*Controller, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	dyn, err := dynamic.NewForConfig(opts.Config)
+	cfg := rest.CopyConfig(opts.Config)
+	if cfg.QPS == 0 { // client-go's default of 5 requests a second would throttle a large sync
+		cfg.QPS, cfg.Burst = 1000, 2000
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	client, err := kubernetes.NewForConfig(opts.Config)
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}

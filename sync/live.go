@@ -37,19 +37,51 @@ func LiveState(ctx context.Context, dyn dynamic.Interface, source string, desire
 			live[IDOf(u)] = u
 		}
 	}
+	// Desired objects the source does not own yet (first sync, adoption, another
+	// source's): read by listing their kind in their namespace, one request for many.
+	type group struct {
+		k  *registry.Kind
+		ns string
+	}
+	missing := map[group][]ID{}
 	for _, d := range desired {
 		id := IDOf(d.Obj)
-		if _, ok := live[id]; ok {
+		if _, ok := live[id]; !ok {
+			g := group{d.Kind, id.Namespace}
+			missing[g] = append(missing[g], id)
+		}
+	}
+	for g, ids := range missing {
+		if len(ids) <= 3 {
+			for _, id := range ids {
+				u, err := resource(dyn, g.k, id.Namespace).Get(ctx, id.Name, metav1.GetOptions{})
+				switch {
+				case apierrors.IsNotFound(err):
+				case err != nil:
+					return nil, fmt.Errorf("get %s: %w", id, err)
+				default:
+					u.SetGroupVersionKind(g.k.GroupVersionKind())
+					live[id] = u
+				}
+			}
 			continue
 		}
-		u, err := resource(dyn, d.Kind, id.Namespace).Get(ctx, id.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("get %s: %w", id, err)
-		default:
-			u.SetGroupVersionKind(d.Kind.GroupVersionKind())
-			live[id] = u
+		l, err := resource(dyn, g.k, g.ns).List(ctx, metav1.ListOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("list %s in %q: %w", g.k.Resource, g.ns, err)
+		}
+		want := map[ID]bool{}
+		for _, id := range ids {
+			want[id] = true
+		}
+		if l != nil {
+			for i := range l.Items {
+				u := &l.Items[i]
+				u.SetGroupVersionKind(g.k.GroupVersionKind())
+				if id := IDOf(u); want[id] {
+					live[id] = u
+				}
+			}
 		}
 	}
 	return live, nil

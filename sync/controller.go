@@ -118,7 +118,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return ctx.Err()
 	}
-	if err := c.watchManaged(ctx, inf.GetStore()); err != nil {
+	if err := c.watchManaged(ctx); err != nil {
 		return err
 	}
 	var wg gosync.WaitGroup

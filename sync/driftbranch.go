@@ -200,6 +200,7 @@ func cleanLive(live *unstructured.Unstructured) *unstructured.Unstructured {
 	}
 	if l := u.GetLabels(); l != nil {
 		delete(l, SourceLabel)
+		delete(l, SourceNamespaceLabel)
 		if len(l) == 0 {
 			l = nil
 		}

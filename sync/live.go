@@ -23,9 +23,9 @@ func resource(dyn dynamic.Interface, k *registry.Kind, ns string) dynamic.Resour
 
 // LiveState returns what Plan compares against: every object labelled as the source's,
 // of every kind, and the live state of each desired object, owned or not.
-func LiveState(ctx context.Context, dyn dynamic.Interface, source string, desired []*Desired) (map[ID]*unstructured.Unstructured, error) {
+func LiveState(ctx context.Context, dyn dynamic.Interface, source Source, desired []*Desired) (map[ID]*unstructured.Unstructured, error) {
 	live := map[ID]*unstructured.Unstructured{}
-	sel := metav1.ListOptions{LabelSelector: SourceLabel + "=" + source}
+	sel := metav1.ListOptions{LabelSelector: source.Selector()}
 	for _, k := range registry.All() {
 		l, err := dyn.Resource(k.GroupVersionResource()).List(ctx, sel)
 		if err != nil {

@@ -14,6 +14,33 @@ import (
 // SourceLabel marks the objects a GitSource owns; its value is the source's name.
 const SourceLabel = "berth.dev/source"
 
+// SourceNamespaceLabel is the namespace of the GitSource that owns an object: sources
+// of one name in two namespaces are two owners.
+const SourceNamespaceLabel = "berth.dev/source-namespace"
+
+// Source names the GitSource a plan is for.
+type Source struct {
+	Namespace, Name string
+}
+
+func (s Source) String() string { return s.Namespace + "/" + s.Name }
+
+// Selector is the label selector of the objects the source owns.
+func (s Source) Selector() string {
+	return SourceLabel + "=" + s.Name + "," + SourceNamespaceLabel + "=" + s.Namespace
+}
+
+// owns says whether labels mark an object as the source's.
+func (s Source) owns(labels map[string]string) bool {
+	return labels[SourceLabel] == s.Name && labels[SourceNamespaceLabel] == s.Namespace
+}
+
+// ownerOf returns the source that labels name, if any.
+func ownerOf(labels map[string]string) (Source, bool) {
+	name := labels[SourceLabel]
+	return Source{Namespace: labels[SourceNamespaceLabel], Name: name}, name != ""
+}
+
 // LastAppliedAnnotation holds the configuration a source last applied to an object.
 const LastAppliedAnnotation = "berth.dev/last-applied"
 
@@ -78,16 +105,16 @@ type Action struct {
 
 // OwnershipError says an object of the source is owned by another source.
 type OwnershipError struct {
-	ID         ID
-	Owner      string
-	File       string
-	Line       int
-	SourceName string
+	ID     ID
+	Owner  Source
+	File   string
+	Line   int
+	Source Source
 }
 
 func (e *OwnershipError) Error() string {
 	return fmt.Sprintf("%s:%d: %s: owned by source %q, not %q: remove it from one of the two repositories",
-		e.File, e.Line, e.ID, e.Owner, e.SourceName)
+		e.File, e.Line, e.ID, e.Owner.String(), e.Source.String())
 }
 
 // Plan compares what git declares for source with the live objects: live holds the
@@ -95,7 +122,7 @@ func (e *OwnershipError) Error() string {
 // It returns creates and updates in the order desired is given (the caller orders it
 // for dependencies), then deletes of owned objects that left git, and ownership
 // errors for desired objects another source owns.
-func Plan(source string, desired []*Desired, live map[ID]*unstructured.Unstructured) ([]Action, error) {
+func Plan(source Source, desired []*Desired, live map[ID]*unstructured.Unstructured) ([]Action, error) {
 	var actions []Action
 	var errs []error
 	wanted := map[ID]bool{}
@@ -113,8 +140,8 @@ func Plan(source string, desired []*Desired, live map[ID]*unstructured.Unstructu
 			actions = append(actions, a)
 			continue
 		}
-		if owner := cur.GetLabels()[SourceLabel]; owner != "" && owner != source {
-			errs = append(errs, &OwnershipError{ID: id, Owner: owner, File: d.File, Line: d.Line, SourceName: source})
+		if owner, owned := ownerOf(cur.GetLabels()); owned && owner != source {
+			errs = append(errs, &OwnershipError{ID: id, Owner: owner, File: d.File, Line: d.Line, Source: source})
 			continue
 		}
 		patch, err := threeWayPatch(d.Kind, cur.GetAnnotations()[LastAppliedAnnotation], applied, modified, cur)
@@ -129,7 +156,7 @@ func Plan(source string, desired []*Desired, live map[ID]*unstructured.Unstructu
 	}
 	var prune []Action
 	for id, cur := range live {
-		if wanted[id] || cur.GetLabels()[SourceLabel] != source {
+		if wanted[id] || !source.owns(cur.GetLabels()) {
 			continue
 		}
 		a := Action{Type: Delete, ID: id, Live: cur}
@@ -147,14 +174,15 @@ func Plan(source string, desired []*Desired, live map[ID]*unstructured.Unstructu
 // configuration returns the configuration git declares for an object, labelled for
 // the source (applied, the annotation's value), and the same with the annotation
 // set (modified, what is sent).
-func configuration(source string, obj *unstructured.Unstructured) (applied []byte, modified *unstructured.Unstructured, err error) {
+func configuration(source Source, obj *unstructured.Unstructured) (applied []byte, modified *unstructured.Unstructured, err error) {
 	u := obj.DeepCopy()
 	unstructured.RemoveNestedField(u.Object, "status")
 	labels := u.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[SourceLabel] = source
+	labels[SourceLabel] = source.Name
+	labels[SourceNamespaceLabel] = source.Namespace
 	u.SetLabels(labels)
 	ann := u.GetAnnotations()
 	delete(ann, LastAppliedAnnotation)

@@ -61,7 +61,7 @@ func TestPlanGolden(t *testing.T) {
 				name, patch, _ := strings.Cut(line, ": ")
 				edit(t, live, name, patch)
 			}
-			actions, err := Plan("src", docs(t, sections["desired"]), live)
+			actions, err := Plan(Source{Namespace: "ns", Name: "src"}, docs(t, sections["desired"]), live)
 			got := render(actions, err)
 			if *update {
 				os.WriteFile(file, []byte(input+"\n----\n"+got), 0o644)

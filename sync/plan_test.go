@@ -43,6 +43,11 @@ func desired(t *testing.T, y string) *Desired {
 // applied returns what the API server would hold after applying d: the sent object,
 // defaulted as the server defaults it, with system metadata and some status.
 func applied(t *testing.T, source string, d *Desired) *unstructured.Unstructured {
+	return appliedBy(t, Source{Namespace: "ns", Name: source}, d)
+}
+
+// appliedBy is applied for any source.
+func appliedBy(t *testing.T, source Source, d *Desired) *unstructured.Unstructured {
 	t.Helper()
 	_, modified, err := configuration(source, d.Obj)
 	if err != nil {
@@ -82,7 +87,7 @@ func TestPlan(t *testing.T) {
 			live: func() map[ID]*unstructured.Unstructured { return nil },
 			want: []ActionType{Create},
 			checkOut: func(t *testing.T, a []Action) {
-				if a[0].Desired.GetLabels()[SourceLabel] != "src" || a[0].Desired.GetAnnotations()[LastAppliedAnnotation] == "" {
+				if a[0].Desired.GetLabels()[SourceLabel] != "src" || a[0].Desired.GetLabels()[SourceNamespaceLabel] != "ns" || a[0].Desired.GetAnnotations()[LastAppliedAnnotation] == "" {
 					t.Errorf("created object lacks the source label or last-applied annotation: %v", a[0].Desired.Object["metadata"])
 				}
 			}},
@@ -127,11 +132,17 @@ func TestPlan(t *testing.T) {
 		{name: "owned object that left git is pruned; others' are not", desired: nil,
 			live: func() map[ID]*unstructured.Unstructured {
 				mine := applied(t, "src", web)
+				sameNameElsewhere := appliedBy(t, Source{Namespace: "elsewhere", Name: "src"}, desired(t, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"z","namespace":"default"}}`))
 				theirs := applied(t, "other", desired(t, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"default"}}`))
 				unowned := &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]interface{}{"name": "y", "namespace": "default"}}}
-				return map[ID]*unstructured.Unstructured{id: mine, IDOf(theirs): theirs, IDOf(unowned): unowned}
+				return map[ID]*unstructured.Unstructured{id: mine, IDOf(theirs): theirs, IDOf(unowned): unowned, IDOf(sameNameElsewhere): sameNameElsewhere}
 			},
 			want: []ActionType{Delete}},
+		{name: "a source of the same name in another namespace is another owner", desired: []*Desired{web},
+			live: func() map[ID]*unstructured.Unstructured {
+				return map[ID]*unstructured.Unstructured{id: appliedBy(t, Source{Namespace: "elsewhere", Name: "src"}, web)}
+			},
+			want: nil, wantErr: true},
 		{name: "object owned by another source is an error", desired: []*Desired{web},
 			live: func() map[ID]*unstructured.Unstructured {
 				return map[ID]*unstructured.Unstructured{id: applied(t, "other", web)}
@@ -147,7 +158,7 @@ func TestPlan(t *testing.T) {
 			want: []ActionType{Update}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			actions, err := Plan("src", tc.desired, tc.live())
+			actions, err := Plan(Source{Namespace: "ns", Name: "src"}, tc.desired, tc.live())
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
 			}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	berthv1 "github.com/berth-dev/berth/api/v1alpha1"
 	"github.com/berth-dev/berth/manifests"
@@ -65,8 +66,13 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		fail("fetch", err)
 		return
 	}
+	auth, err := c.auth(ctx, src)
+	if err != nil {
+		fail("fetch", err)
+		return
+	}
 	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	rev, err := m.Fetch(fctx, nil, src.Spec.Branch, src.Spec.Tag, src.Spec.Commit)
+	rev, err := m.Fetch(fctx, auth, src.Spec.Branch, src.Spec.Tag, src.Spec.Commit)
 	cancel()
 	if err != nil {
 		fail("fetch", err)
@@ -90,12 +96,13 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		fail("load", err)
 		return
 	}
-	live, err := LiveState(ctx, c.dyn, src.Name, desired)
+	owner := Source{Namespace: src.Namespace, Name: src.Name}
+	live, err := LiveState(ctx, c.dyn, owner, desired)
 	if err != nil {
 		fail("plan", err)
 		return
 	}
-	actions, err := Plan(src.Name, desired, live)
+	actions, err := Plan(owner, desired, live)
 	if err != nil {
 		fail("plan", err)
 		return
@@ -147,7 +154,7 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		}
 		st.Objects = append(st.Objects, mo)
 	}
-	c.reportDrift(ctx, src, m, rev, desired, results, held, newRevision)
+	c.reportDrift(ctx, src, m, auth, rev, desired, results, held, newRevision)
 	now := metav1.Now()
 	st.LastSyncTime = &now
 	st.Timings = &berthv1.SyncTimings{Fetch: metav1.Duration{Duration: fetched.Sub(start)},
@@ -177,7 +184,7 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 
 // reportDrift commits the drift found in this sync to the source's driftBranch (if
 // it has one) and pushes it: what was changed outside git, as it was live.
-func (c *Controller) reportDrift(ctx context.Context, src *berthv1.GitSource, m *Mirror, rev Revision, desired []*Desired, results []Result, held []Action, newRevision bool) {
+func (c *Controller) reportDrift(ctx context.Context, src *berthv1.GitSource, m *Mirror, auth transport.AuthMethod, rev Revision, desired []*Desired, results []Result, held []Action, newRevision bool) {
 	if src.Spec.DriftBranch == "" {
 		return
 	}
@@ -204,7 +211,7 @@ func (c *Controller) reportDrift(ctx context.Context, src *berthv1.GitSource, m 
 			short(rev.Hash.String()), len(drifted), strings.Join(lines, "\n"))
 		var commit plumbing.Hash
 		if commit, err = m.DriftReport(rev.Hash, src.Spec.DriftBranch, src.Spec.DriftAuthor, files, msg); err == nil && !commit.IsZero() {
-			if err = m.Push(ctx, nil, src.Spec.DriftBranch); err == nil {
+			if err = m.Push(ctx, auth, src.Spec.DriftBranch); err == nil {
 				c.recorder.Eventf(c.ref(src), corev1.EventTypeNormal, "DriftCommitted", "drift of %d objects committed to branch %s as %s",
 					len(drifted), src.Spec.DriftBranch, short(commit.String()))
 			}

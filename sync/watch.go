@@ -20,7 +20,7 @@ const driftDelay = 250 * time.Millisecond
 // watchManaged watches every object that carries the source label, of every kind, and
 // schedules a sync of its source when one changes or goes away: that is how drift
 // is seen at once and health follows status changes.
-func (c *Controller) watchManaged(ctx context.Context, sources cache.Store) error {
+func (c *Controller) watchManaged(ctx context.Context) error {
 	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.dyn, 0, metav1.NamespaceAll,
 		func(o *metav1.ListOptions) { o.LabelSelector = SourceLabel })
 	schedule := func(obj any) {
@@ -31,11 +31,8 @@ func (c *Controller) watchManaged(ctx context.Context, sources cache.Store) erro
 		if !ok {
 			return
 		}
-		name := u.GetLabels()[SourceLabel]
-		for _, s := range sources.List() {
-			if src := s.(*unstructured.Unstructured); src.GetName() == name {
-				c.queue.AddAfter(src.GetNamespace()+"/"+src.GetName(), driftDelay)
-			}
+		if owner, ok := ownerOf(u.GetLabels()); ok {
+			c.queue.AddAfter(owner.String(), driftDelay)
 		}
 	}
 	var synced []cache.InformerSynced

@@ -251,7 +251,7 @@ func TestGitOpsTwoSources(t *testing.T) {
 	rb = b.commit("b claims a's object", map[string]string{"b.yaml": cm("from-b") + "---\n" + cm("from-a")})
 	ctrl.Trigger(ns, "b")
 	st := waitApplied(t, ns, "b", rb, true)
-	if !strings.Contains(strings.Join(st.Errors, "\n"), `owned by source "a"`) {
+	if !strings.Contains(strings.Join(st.Errors, "\n"), `owned by source "`+ns+`/a"`) {
 		t.Errorf("takeover errors: %v", st.Errors)
 	}
 }

@@ -37,8 +37,9 @@ func revision(t *testing.T, docs ...string) []*sync.Desired {
 
 // syncOnce plans a revision against the live cluster, dry-runs it and applies it,
 // returning the action types by object.
-func syncOnce(t *testing.T, dyn dynamic.Interface, source string, desired []*sync.Desired) (map[string]sync.ActionType, error) {
+func syncOnce(t *testing.T, dyn dynamic.Interface, name string, desired []*sync.Desired) (map[string]sync.ActionType, error) {
 	t.Helper()
+	source := sync.Source{Namespace: "test", Name: name}
 	c := context.Background()
 	live, err := sync.LiveState(c, dyn, source, desired)
 	if err != nil {
@@ -141,7 +142,7 @@ spec:
 	}
 
 	// Another source may not take the deployment over.
-	if _, err := syncOnce(t, dyn, "other", revision(t, deploy)); err == nil || !strings.Contains(err.Error(), `owned by source "src"`) {
+	if _, err := syncOnce(t, dyn, "other", revision(t, deploy)); err == nil || !strings.Contains(err.Error(), `owned by source "test/src"`) {
 		t.Errorf("takeover by another source: %v", err)
 	}
 }

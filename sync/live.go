@@ -92,11 +92,5 @@ func kindOf(a Action) *registry.Kind {
 	if a.Kind != nil {
 		return a.Kind
 	}
-	gvk := a.Live.GroupVersionKind()
-	for _, k := range registry.All() {
-		if k.GroupVersionKind() == gvk {
-			return k
-		}
-	}
-	return nil
+	return registry.ByGroupVersionKind(a.Live.GroupVersionKind())
 }

@@ -30,14 +30,11 @@ func desired(t *testing.T, y string) *Desired {
 	if err := yaml.Unmarshal([]byte(y), &u.Object); err != nil {
 		t.Fatal(err)
 	}
-	gvk := u.GroupVersionKind()
-	for _, k := range registry.All() {
-		if k.GroupVersionKind() == gvk {
-			return &Desired{Kind: k, Obj: u, File: "apps/web.yaml", Line: 1}
-		}
+	k := registry.ByGroupVersionKind(u.GroupVersionKind())
+	if k == nil {
+		t.Fatalf("no kind %s", u.GroupVersionKind())
 	}
-	t.Fatalf("no kind %s", gvk)
-	return nil
+	return &Desired{Kind: k, Obj: u, File: "apps/web.yaml", Line: 1}
 }
 
 // applied returns what the API server would hold after applying d: the sent object,

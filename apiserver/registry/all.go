@@ -35,3 +35,13 @@ func ByResource(group, resource string) *Kind {
 	}
 	return nil
 }
+
+// ByGroupVersionKind returns the kind served as gvk, or nil.
+func ByGroupVersionKind(gvk schema.GroupVersionKind) *Kind {
+	for _, k := range All() {
+		if k.GroupVersionKind() == gvk {
+			return k
+		}
+	}
+	return nil
+}

@@ -24,13 +24,7 @@ func revision(t *testing.T, docs ...string) []*sync.Desired {
 		if err := yaml.Unmarshal([]byte(d), &u.Object); err != nil {
 			t.Fatal(err)
 		}
-		var kind *registry.Kind
-		for _, k := range registry.All() {
-			if k.GroupVersionKind() == u.GroupVersionKind() {
-				kind = k
-			}
-		}
-		out = append(out, &sync.Desired{Kind: kind, Obj: u, File: "app.yaml", Line: 1 + 10*i})
+		out = append(out, &sync.Desired{Kind: registry.ByGroupVersionKind(u.GroupVersionKind()), Obj: u, File: "app.yaml", Line: 1 + 10*i})
 	}
 	return out
 }

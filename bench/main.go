@@ -12,6 +12,10 @@
 // side=server; see only them with
 //
 //	go tool pprof -tagfocus=side=server -top cpu.creates.prof
+//
+// The sync figures run the GitSource controller in this process too, against a git
+// repository in a temp dir; its goroutines carry side=sync, and their baselines are
+// client-go creates, lists and watches of the same objects rather than etcd.
 package main
 
 import (
@@ -53,6 +57,11 @@ type sizes struct {
 	warmupOps  int           // untimed operations before each timed series
 	maxSettle  time.Duration // how long after the last update watchers may still deliver
 	podClients int           // parallel clients creating the pods to list
+	// The GitSource sync: objects in the repository, the files they are spread over,
+	// no-op resyncs timed and one-object commits timed through the webhook. Each
+	// commit costs two full syncs of the repository (see commitLatency), about 10 s
+	// at 10,000 objects on two cores, which bounds syncCommits in a full run.
+	syncObjects, syncFiles, syncResyncs, syncCommits int
 }
 
 var (
@@ -60,11 +69,13 @@ var (
 		creates: 5000, clients: 16, pods: 10000, listIters: 5,
 		watchers: 1000, updates: 200, conns: 10, spacing: 100 * time.Millisecond, watchObjs: 10,
 		warmupOps: 100, maxSettle: 30 * time.Second, podClients: 32,
+		syncObjects: 10000, syncFiles: 500, syncResyncs: 3, syncCommits: 10,
 	}
 	quickSizes = sizes{
 		creates: 500, clients: 16, pods: 1000, listIters: 3,
 		watchers: 100, updates: 50, conns: 10, spacing: 25 * time.Millisecond, watchObjs: 10,
 		warmupOps: 50, maxSettle: 15 * time.Second, podClients: 32,
+		syncObjects: 1000, syncFiles: 50, syncResyncs: 3, syncCommits: 10,
 	}
 )
 
@@ -83,7 +94,7 @@ type bench struct {
 func main() {
 	quick := flag.Bool("quick", false, "small sizes, so that the run takes under a minute")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each figure's berth phase to `FILE` "+
-		"(cpu.prof becomes cpu.creates.prof, cpu.list.prof, cpu.watch.prof)")
+		"(cpu.prof becomes cpu.creates.prof, cpu.list.prof, cpu.watch.prof, cpu.sync.prof, cpu.resync.prof)")
 	flag.Parse()
 	if err := run(*quick, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -123,7 +134,7 @@ func run(quick bool, profile string) error {
 	for _, fig := range []struct {
 		name string
 		run  func(context.Context) error
-	}{{"creates", b.creates}, {"list", b.list}, {"watch", b.watch}} {
+	}{{"creates", b.creates}, {"list", b.list}, {"watch", b.watch}, {"sync", b.gitSync}} {
 		if err := fig.run(ctx); err != nil {
 			return fmt.Errorf("%s: %w", fig.name, err)
 		}

@@ -3,6 +3,7 @@ package manifests
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,8 @@ type Options struct {
 	KnownNamespaces func(name string) bool
 	// DefaultNamespace is given to namespaced objects without one (default "default").
 	DefaultNamespace string
+	// Cache, when set, keeps decoded files between Loads (see Cache).
+	Cache *Cache
 }
 
 // Load reads every .yaml, .yml and .json file under opts.Path in the tree of
@@ -81,6 +84,9 @@ func LoadFS(fsys fs.FS, opts Options) ([]*Object, error) {
 	}
 	if err := l.walk(); err != nil {
 		return nil, fmt.Errorf("load manifests: %w", err)
+	}
+	if opts.Cache != nil {
+		opts.Cache.sweep()
 	}
 	l.renderKustomizations()
 	sort.SliceStable(l.objs, func(i, j int) bool {
@@ -207,10 +213,23 @@ func (l *loader) walk() error {
 		if !ok {
 			return nil
 		}
+		var key cacheKey
+		if c := l.opts.Cache; c != nil {
+			key = cacheKey{path: p, sum: sha256.Sum256(data), namespace: l.opts.DefaultNamespace}
+			if f, ok := c.get(key); ok {
+				l.objs = append(l.objs, f.objs...)
+				l.errs = append(l.errs, f.errs...)
+				return nil
+			}
+		}
+		nobjs, nerrs := len(l.objs), len(l.errs)
 		if strings.EqualFold(path.Ext(p), ".json") {
 			l.loadJSON(p, data)
 		} else {
 			l.loadYAML(p, data)
+		}
+		if c := l.opts.Cache; c != nil {
+			c.put(key, cachedFile{objs: append([]*loaded(nil), l.objs[nobjs:]...), errs: append(Errors(nil), l.errs[nerrs:]...)})
 		}
 		return nil
 	})

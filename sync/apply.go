@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 )
@@ -14,6 +15,8 @@ import (
 // Result is what applying one action did.
 type Result struct {
 	Action Action
+	// Obj is the object as the API server stored it (creates and updates).
+	Obj *unstructured.Unstructured
 	// Err is the API server's answer when the action failed.
 	Err error
 }
@@ -118,7 +121,8 @@ func parallel(ctx context.Context, dyn dynamic.Interface, actions []Action, dryR
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = Result{Action: actions[i], Err: send(ctx, dyn, actions[i], dryRun)}
+				obj, err := send(ctx, dyn, actions[i], dryRun)
+				results[i] = Result{Action: actions[i], Obj: obj, Err: err}
 			}
 		}()
 	}
@@ -130,20 +134,18 @@ func parallel(ctx context.Context, dyn dynamic.Interface, actions []Action, dryR
 	return results
 }
 
-// send performs one action.
-func send(ctx context.Context, dyn dynamic.Interface, a Action, dryRun bool) error {
+// send performs one action and returns the object as stored (creates and updates).
+func send(ctx context.Context, dyn dynamic.Interface, a Action, dryRun bool) (*unstructured.Unstructured, error) {
 	var dry []string
 	if dryRun {
 		dry = []string{metav1.DryRunAll}
 	}
 	switch a.Type {
 	case Create:
-		_, err := resource(dyn, a.Kind, a.ID.Namespace).Create(ctx, a.Desired, metav1.CreateOptions{DryRun: dry, FieldValidation: "Strict"})
-		return err
+		return resource(dyn, a.Kind, a.ID.Namespace).Create(ctx, a.Desired, metav1.CreateOptions{DryRun: dry, FieldValidation: "Strict"})
 	case Update:
-		_, err := resource(dyn, a.Kind, a.ID.Namespace).Patch(ctx, a.ID.Name, types.StrategicMergePatchType, a.Patch,
+		return resource(dyn, a.Kind, a.ID.Namespace).Patch(ctx, a.ID.Name, types.StrategicMergePatchType, a.Patch,
 			metav1.PatchOptions{DryRun: dry, FieldValidation: "Strict"})
-		return err
 	case Delete:
 		uid := a.Live.GetUID()
 		bg := metav1.DeletePropagationBackground
@@ -151,11 +153,11 @@ func send(ctx context.Context, dyn dynamic.Interface, a Action, dryRun bool) err
 			DryRun: dry, PropagationPolicy: &bg, Preconditions: &metav1.Preconditions{UID: &uid},
 		})
 		if apierrors.IsNotFound(err) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
-	return nil
+	return nil, nil
 }
 
 // apiMessage is the API server's message for an error, without client-go's wrapping.

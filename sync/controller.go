@@ -24,6 +24,7 @@ import (
 
 	berthv1 "github.com/berth-dev/berth/api/v1alpha1"
 	"github.com/berth-dev/berth/apiserver/registry"
+	"github.com/berth-dev/berth/manifests"
 )
 
 // Options configure the sync controller.
@@ -48,8 +49,19 @@ type Controller struct {
 	events   record.EventBroadcaster
 	log      *slog.Logger
 
-	mu      gosync.Mutex // guards mirrors
-	mirrors map[string]*Mirror
+	own     *ownWrites
+	sources cache.Store // the GitSources, as the informer has them
+
+	mu     gosync.Mutex // guards states
+	states map[string]*sourceState
+}
+
+// sourceState is what the controller keeps of one source between syncs.
+type sourceState struct {
+	mirror *Mirror
+	// cache keeps decoded manifest files; desired, their plan inputs.
+	cache   *manifests.Cache
+	desired map[*manifests.Object]*Desired
 }
 
 var gitSourcesGVR = registry.GitSources().GroupVersionResource()
@@ -83,7 +95,8 @@ func New(opts Options) (*Controller, error) {
 		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		events:   events,
 		recorder: events.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "berth-sync"}),
-		mirrors:  map[string]*Mirror{},
+		own:      newOwnWrites(),
+		states:   map[string]*sourceState{},
 	}, nil
 }
 
@@ -114,6 +127,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	c.sources = inf.GetStore()
 	go inf.Run(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return ctx.Err()
@@ -146,7 +160,7 @@ func (c *Controller) work(ctx context.Context, store cache.Store) bool {
 	obj, exists, err := store.GetByKey(key)
 	if err != nil || !exists {
 		c.queue.Forget(key)
-		c.dropMirror(key)
+		c.dropState(key)
 		return true
 	}
 	var src berthv1.GitSource
@@ -164,24 +178,25 @@ func (c *Controller) work(ctx context.Context, store cache.Store) bool {
 	return true
 }
 
-// mirror returns the git mirror of a source.
-func (c *Controller) mirror(src *berthv1.GitSource) (*Mirror, error) {
+// state returns what the controller keeps of a source, opening its git mirror.
+func (c *Controller) state(src *berthv1.GitSource) (*sourceState, error) {
 	key := src.Namespace + "/" + src.Name
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m, ok := c.mirrors[key]; ok && m.url == normalizeURL(src.Spec.URL) {
-		return m, nil
+	if st, ok := c.states[key]; ok && st.mirror.url == normalizeURL(src.Spec.URL) {
+		return st, nil
 	}
 	m, err := OpenMirror(filepath.Join(c.opts.DataDir, "git", src.Namespace, src.Name), src.Spec.URL)
 	if err != nil {
 		return nil, err
 	}
-	c.mirrors[key] = m
-	return m, nil
+	st := &sourceState{mirror: m, cache: manifests.NewCache(), desired: map[*manifests.Object]*Desired{}}
+	c.states[key] = st
+	return st, nil
 }
 
-func (c *Controller) dropMirror(key string) {
+func (c *Controller) dropState(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.mirrors, key)
+	delete(c.states, key)
 }

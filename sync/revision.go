@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	gosync "sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,11 +62,12 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		c.log.Warn("sync failed", "source", src.Namespace+"/"+src.Name, "revision", short(st.Revision), "stage", stage, "err", err)
 	}
 	start := time.Now()
-	m, err := c.mirror(src)
+	state, err := c.state(src)
 	if err != nil {
 		fail("fetch", err)
 		return
 	}
+	m := state.mirror
 	auth, err := c.auth(ctx, src)
 	if err != nil {
 		fail("fetch", err)
@@ -86,12 +88,12 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		fail("load", err)
 		return
 	}
-	objs, err := manifests.Load(m.Repo, rev.Hash, manifests.Options{Path: src.Spec.Path, KnownNamespaces: known})
+	objs, err := manifests.Load(m.Repo, rev.Hash, manifests.Options{Path: src.Spec.Path, KnownNamespaces: known, Cache: state.cache})
 	if err != nil {
 		fail("load", err)
 		return
 	}
-	desired, err := toDesired(manifests.Order(objs))
+	desired, err := state.toDesired(manifests.Order(objs))
 	if err != nil {
 		fail("load", err)
 		return
@@ -114,7 +116,12 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		return
 	}
 	planned := time.Now()
+	key := src.Namespace + "/" + src.Name
+	c.own.begin(key)
 	results := Apply(ctx, c.dyn, actions)
+	if c.own.end(key, results) {
+		c.queue.AddAfter(key, driftDelay) // another writer changed an object meanwhile
+	}
 	st.Objects, st.Errors, st.Health = nil, nil, Healthy
 	failed := 0
 	endpoints := c.endpointsLookup(ctx)
@@ -155,6 +162,8 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		st.Objects = append(st.Objects, mo)
 	}
 	c.reportDrift(ctx, src, m, auth, rev, desired, results, held, newRevision)
+	st.ObjectCount = len(st.Objects)
+	st.Objects, st.ObjectsOmitted = capObjects(st.Objects, maxStatusObjects)
 	now := metav1.Now()
 	st.LastSyncTime = &now
 	st.Timings = &berthv1.SyncTimings{Fetch: metav1.Duration{Duration: fetched.Sub(start)},
@@ -234,21 +243,26 @@ func reported(prev []berthv1.ManagedObject, mo berthv1.ManagedObject) bool {
 	return false
 }
 
-// endpointsLookup says whether a Service has a ready endpoint, from its EndpointSlices.
+// endpointsLookup says whether a Service has a ready endpoint, from the EndpointSlices
+// of the cluster, listed once, when the first Service asks.
 func (c *Controller) endpointsLookup(ctx context.Context) func(ns, svc string) bool {
+	var once gosync.Once
+	ready := map[string]bool{}
 	return func(ns, svc string) bool {
-		l, err := c.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + svc})
-		if err != nil {
-			return false
-		}
-		for _, s := range l.Items {
-			for _, e := range s.Endpoints {
-				if e.Conditions.Ready == nil || *e.Conditions.Ready {
-					return true
+		once.Do(func() {
+			l, err := c.client.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name"})
+			if err != nil {
+				return
+			}
+			for _, s := range l.Items {
+				for _, e := range s.Endpoints {
+					if e.Conditions.Ready == nil || *e.Conditions.Ready {
+						ready[s.Namespace+"/"+s.Labels["kubernetes.io/service-name"]] = true
+					}
 				}
 			}
-		}
-		return false
+		})
+		return ready[ns+"/"+svc]
 	}
 }
 
@@ -269,16 +283,24 @@ func filter(src *berthv1.GitSource, actions []Action, newRevision bool) (apply, 
 	return apply, held
 }
 
-// toDesired turns loaded manifests into the plan's input.
-func toDesired(objs []*manifests.Object) ([]*Desired, error) {
+// toDesired turns loaded manifests into the plan's input, decoding only objects it
+// has not seen (the manifest cache hands back the same objects for unchanged files).
+func (s *sourceState) toDesired(objs []*manifests.Object) ([]*Desired, error) {
 	out := make([]*Desired, 0, len(objs))
+	next := make(map[*manifests.Object]*Desired, len(objs))
 	for _, o := range objs {
-		u := &unstructured.Unstructured{}
-		if err := json.Unmarshal(o.Raw, &u.Object); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", o.File, o.Line, err)
+		d, ok := s.desired[o]
+		if !ok {
+			u := &unstructured.Unstructured{}
+			if err := json.Unmarshal(o.Raw, &u.Object); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", o.File, o.Line, err)
+			}
+			d = &Desired{Kind: o.Kind, Obj: u, File: o.File, Line: o.Line}
 		}
-		out = append(out, &Desired{Kind: o.Kind, Obj: u, File: o.File, Line: o.Line})
+		next[o] = d
+		out = append(out, d)
 	}
+	s.desired = next
 	return out, nil
 }
 

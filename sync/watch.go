@@ -31,7 +31,7 @@ func (c *Controller) watchManaged(ctx context.Context) error {
 		if !ok {
 			return
 		}
-		if owner, ok := ownerOf(u.GetLabels()); ok {
+		if owner, ok := ownerOf(u.GetLabels()); ok && c.own.seen(owner.String(), u) {
 			c.queue.AddAfter(owner.String(), driftDelay)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	berthv1 "github.com/berth-dev/berth/api/v1alpha1"
@@ -55,10 +56,15 @@ func (c *Controller) WebhookHandler() http.Handler {
 
 // webhookToken reads the token of a source's webhook secret.
 func (c *Controller) webhookToken(r *http.Request, ns, name string) ([]byte, error) {
-	u, err := c.dyn.Resource(gitSourcesGVR).Namespace(ns).Get(r.Context(), name, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
+	// From the informer: a push need not read the whole source (status included).
+	if c.sources == nil {
+		return nil, errNoWebhookSecret
 	}
+	obj, ok, err := c.sources.GetByKey(ns + "/" + name)
+	if err != nil || !ok {
+		return nil, errNoWebhookSecret
+	}
+	u := obj.(*unstructured.Unstructured)
 	var src berthv1.GitSource
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &src); err != nil {
 		return nil, err

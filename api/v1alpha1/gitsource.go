@@ -98,8 +98,15 @@ type GitSourceStatus struct {
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 	// Timings of the last sync's stages.
 	Timings *SyncTimings `json:"timings,omitempty"`
-	// Objects is the state and health of every object the source manages.
+	// Objects is the state and health of the objects the source manages: all of
+	// them up to a thousand, else the thousand that most need attention (failed,
+	// out of sync, drifted, degraded, progressing, changed) with ObjectsOmitted
+	// counting the rest.
 	Objects []ManagedObject `json:"objects,omitempty"`
+	// ObjectCount is how many objects the last sync handled.
+	ObjectCount int `json:"objectCount,omitempty"`
+	// ObjectsOmitted is how many of them Objects leaves out.
+	ObjectsOmitted int `json:"objectsOmitted,omitempty"`
 	// Conditions are the standard Ready/Reconciling/Stalled conditions.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }

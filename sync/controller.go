@@ -62,6 +62,8 @@ type sourceState struct {
 	// cache keeps decoded manifest files; desired, their plan inputs.
 	cache   *manifests.Cache
 	desired map[*manifests.Object]*Desired
+	// inSync holds the resourceVersion at which each object last matched git.
+	inSync map[ID]string
 }
 
 var gitSourcesGVR = registry.GitSources().GroupVersionResource()
@@ -190,7 +192,7 @@ func (c *Controller) state(src *berthv1.GitSource) (*sourceState, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &sourceState{mirror: m, cache: manifests.NewCache(), desired: map[*manifests.Object]*Desired{}}
+	st := &sourceState{mirror: m, cache: manifests.NewCache(), desired: map[*manifests.Object]*Desired{}, inSync: map[ID]string{}}
 	c.states[key] = st
 	return st, nil
 }

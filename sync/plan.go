@@ -123,6 +123,13 @@ func (e *OwnershipError) Error() string {
 // for dependencies), then deletes of owned objects that left git, and ownership
 // errors for desired objects another source owns.
 func Plan(source Source, desired []*Desired, live map[ID]*unstructured.Unstructured) ([]Action, error) {
+	return PlanKnown(source, desired, live, nil)
+}
+
+// PlanKnown is Plan that trusts inSync: the resourceVersion at which each object was
+// last seen to match its configuration. An object still at that version, whose
+// configuration is the one it carries, is unchanged without computing a patch.
+func PlanKnown(source Source, desired []*Desired, live map[ID]*unstructured.Unstructured, inSync map[ID]string) ([]Action, error) {
 	var actions []Action
 	var errs []error
 	wanted := map[ID]bool{}
@@ -144,7 +151,13 @@ func Plan(source Source, desired []*Desired, live map[ID]*unstructured.Unstructu
 			errs = append(errs, &OwnershipError{ID: id, Owner: owner, File: d.File, Line: d.Line, Source: source})
 			continue
 		}
-		patch, err := threeWayPatch(d.Kind, cur.GetAnnotations()[LastAppliedAnnotation], applied, modified, cur)
+		last := cur.GetAnnotations()[LastAppliedAnnotation]
+		if rv, ok := inSync[id]; ok && rv == cur.GetResourceVersion() && last == string(applied) {
+			a.Type = Unchanged
+			actions = append(actions, a)
+			continue
+		}
+		patch, err := threeWayPatch(d.Kind, last, applied, modified, cur)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %s: %w", d.File, d.Line, id, err)
 		}

@@ -104,7 +104,7 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		fail("plan", err)
 		return
 	}
-	actions, err := Plan(owner, desired, live)
+	actions, err := PlanKnown(owner, desired, live, state.inSync)
 	if err != nil {
 		fail("plan", err)
 		return
@@ -122,6 +122,7 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 	if c.own.end(key, results) {
 		c.queue.AddAfter(key, driftDelay) // another writer changed an object meanwhile
 	}
+	state.remember(results)
 	st.Objects, st.Errors, st.Health = nil, nil, Healthy
 	failed := 0
 	endpoints := c.endpointsLookup(ctx)
@@ -281,6 +282,22 @@ func filter(src *berthv1.GitSource, actions []Action, newRevision bool) (apply, 
 		}
 	}
 	return apply, held
+}
+
+// remember notes the version at which each object of a sync matches git: as found
+// when unchanged, as written when created or updated; it forgets the rest.
+func (s *sourceState) remember(results []Result) {
+	next := make(map[ID]string, len(results))
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+		case r.Action.Type == Unchanged && r.Action.Live != nil:
+			next[r.Action.ID] = r.Action.Live.GetResourceVersion()
+		case r.Obj != nil:
+			next[r.Action.ID] = r.Obj.GetResourceVersion()
+		}
+	}
+	s.inSync = next
 }
 
 // toDesired turns loaded manifests into the plan's input, decoding only objects it

@@ -50,7 +50,8 @@ type Controller struct {
 	log      *slog.Logger
 
 	own     *ownWrites
-	sources cache.Store // the GitSources, as the informer has them
+	sources cache.Store       // the GitSources, as the informer has them
+	managed []managedInformer // set by watchManaged before the workers start
 
 	mu     gosync.Mutex // guards states
 	states map[string]*sourceState

@@ -37,6 +37,13 @@ func LiveState(ctx context.Context, dyn dynamic.Interface, source Source, desire
 			live[IDOf(u)] = u
 		}
 	}
+	return live, fillMissing(ctx, dyn, live, desired)
+}
+
+// fillMissing adds the live state of desired objects the source does not own yet
+// (first sync, adoption, another source's), reading them by listing their kind in
+// their namespace, one request for many.
+func fillMissing(ctx context.Context, dyn dynamic.Interface, live map[ID]*unstructured.Unstructured, desired []*Desired) error {
 	// Desired objects the source does not own yet (first sync, adoption, another
 	// source's): read by listing their kind in their namespace, one request for many.
 	type group struct {
@@ -58,7 +65,7 @@ func LiveState(ctx context.Context, dyn dynamic.Interface, source Source, desire
 				switch {
 				case apierrors.IsNotFound(err):
 				case err != nil:
-					return nil, fmt.Errorf("get %s: %w", id, err)
+					return fmt.Errorf("get %s: %w", id, err)
 				default:
 					u.SetGroupVersionKind(g.k.GroupVersionKind())
 					live[id] = u
@@ -68,7 +75,7 @@ func LiveState(ctx context.Context, dyn dynamic.Interface, source Source, desire
 		}
 		l, err := resource(dyn, g.k, g.ns).List(ctx, metav1.ListOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("list %s in %q: %w", g.k.Resource, g.ns, err)
+			return fmt.Errorf("list %s in %q: %w", g.k.Resource, g.ns, err)
 		}
 		want := map[ID]bool{}
 		for _, id := range ids {
@@ -84,7 +91,7 @@ func LiveState(ctx context.Context, dyn dynamic.Interface, source Source, desire
 			}
 		}
 	}
-	return live, nil
+	return nil
 }
 
 // kindOf returns the kind of an action, looking it up from the live object for deletes.

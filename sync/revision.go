@@ -99,7 +99,7 @@ func (c *Controller) sync(ctx context.Context, src *berthv1.GitSource) {
 		return
 	}
 	owner := Source{Namespace: src.Namespace, Name: src.Name}
-	live, err := LiveState(ctx, c.dyn, owner, desired)
+	live, err := c.liveState(ctx, owner, desired, state.inSync)
 	if err != nil {
 		fail("plan", err)
 		return

@@ -38,6 +38,10 @@ func (c *Controller) watchManaged(ctx context.Context) error {
 	var synced []cache.InformerSynced
 	for _, k := range registry.All() {
 		inf := f.ForResource(k.GroupVersionResource()).Informer()
+		if err := inf.AddIndexers(cache.Indexers{ownerIndex: indexByOwner}); err != nil {
+			return err
+		}
+		c.managed = append(c.managed, managedInformer{kind: k, store: inf.GetIndexer()})
 		isSource := k.Kind == "GitSource"
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			UpdateFunc: func(old, cur any) {
@@ -58,4 +62,55 @@ func (c *Controller) watchManaged(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// ownerIndex indexes managed objects by the source that owns them.
+const ownerIndex = "owner"
+
+func indexByOwner(obj any) ([]string, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, nil
+	}
+	if owner, ok := ownerOf(u.GetLabels()); ok {
+		return []string{owner.String()}, nil
+	}
+	return nil, nil
+}
+
+// managedInformer is the cache of one kind's managed objects.
+type managedInformer struct {
+	kind  *registry.Kind
+	store cache.Indexer
+}
+
+// liveState is LiveState from the watch caches, which already hold every managed
+// object: no listing of the whole source on each sync. The caches may lag a write a
+// moment ago; an object known to exist (inSync) yet missing from them means they do,
+// and the state is read from the API server instead.
+func (c *Controller) liveState(ctx context.Context, source Source, desired []*Desired, inSync map[ID]string) (map[ID]*unstructured.Unstructured, error) {
+	if len(c.managed) == 0 {
+		return LiveState(ctx, c.dyn, source, desired)
+	}
+	live := map[ID]*unstructured.Unstructured{}
+	for _, m := range c.managed {
+		objs, err := m.store.ByIndex(ownerIndex, source.String())
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			u := o.(*unstructured.Unstructured)
+			if u.GetKind() == "" {
+				u = u.DeepCopy()
+				u.SetGroupVersionKind(m.kind.GroupVersionKind())
+			}
+			live[IDOf(u)] = u
+		}
+	}
+	for id := range inSync {
+		if _, ok := live[id]; !ok {
+			return LiveState(ctx, c.dyn, source, desired)
+		}
+	}
+	return live, fillMissing(ctx, c.dyn, live, desired)
 }

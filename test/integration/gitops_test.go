@@ -349,10 +349,12 @@ func TestGitOpsDrift(t *testing.T) {
 		return got.Data["v"] == "git"
 	})
 	t.Logf("drift undone in %s", time.Since(start).Round(time.Millisecond))
-	st := sourceStatus(t, ns, "heal")
-	if len(st.Objects) != 1 || strings.Join(st.Objects[0].Drift, ",") != "data.v" {
-		t.Errorf("healed drift in status: %+v", st.Objects)
-	}
+	// The status is written just after the apply that undid the drift.
+	var st berthv1.GitSourceStatus
+	eventually(t, 10*time.Second, "healed drift in status", func() bool {
+		st = sourceStatus(t, ns, "heal")
+		return len(st.Objects) == 1 && strings.Join(st.Objects[0].Drift, ",") == "data.v"
+	})
 	eventually(t, 10*time.Second, "keep OutOfSync", func() bool { return sourceStatus(t, ns, "keep").Phase == sync.PhaseOutOfSync })
 	st = sourceStatus(t, ns, "keep")
 	if len(st.Objects) != 1 || st.Objects[0].State != sync.StateOutOfSync || strings.Join(st.Objects[0].Drift, ",") != "data.v" {

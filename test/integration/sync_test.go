@@ -31,9 +31,8 @@ func revision(t *testing.T, docs ...string) []*sync.Desired {
 
 // syncOnce plans a revision against the live cluster, dry-runs it and applies it,
 // returning the action types by object.
-func syncOnce(t *testing.T, dyn dynamic.Interface, name string, desired []*sync.Desired) (map[string]sync.ActionType, error) {
+func syncOnce(t *testing.T, dyn dynamic.Interface, source sync.Source, desired []*sync.Desired) (map[string]sync.ActionType, error) {
 	t.Helper()
-	source := sync.Source{Namespace: "test", Name: name}
 	c := context.Background()
 	live, err := sync.LiveState(c, dyn, source, desired)
 	if err != nil {
@@ -62,7 +61,9 @@ func syncOnce(t *testing.T, dyn dynamic.Interface, name string, desired []*sync.
 func TestSyncPlanApply(t *testing.T) {
 	dyn := dynamic.NewForConfigOrDie(shared.Config)
 	c := ctx(t)
-	ns := "sync-" + testNamespace(t, shared) // a namespace the revision itself declares
+	home := testNamespace(t, shared)
+	src, other := sync.Source{Namespace: home, Name: "src"}, sync.Source{Namespace: home, Name: "other"}
+	ns := "sync-" + home // a namespace the revision itself declares
 	nsDoc := `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"` + ns + `"}}`
 	cm := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg","namespace":"` + ns + `"},"data":{"message":"hello"}}`
 	deploy := `
@@ -76,7 +77,7 @@ spec:
     spec:
       containers: [{name: web, image: "hello:1"}]
 `
-	got, err := syncOnce(t, dyn, "src", revision(t, nsDoc, cm, deploy))
+	got, err := syncOnce(t, dyn, src, revision(t, nsDoc, cm, deploy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ spec:
 		t.Fatalf("applied deployment: %v %v", err, d.Labels)
 	}
 
-	got, _ = syncOnce(t, dyn, "src", revision(t, nsDoc, cm, deploy))
+	got, _ = syncOnce(t, dyn, src, revision(t, nsDoc, cm, deploy))
 	for id, typ := range got {
 		if typ != sync.Unchanged {
 			t.Errorf("resync of the same revision: %s %s", typ, id)
@@ -106,7 +107,7 @@ spec:
 	if _, err := deps.Update(c, d, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = syncOnce(t, dyn, "src", revision(t, nsDoc, cm, deploy))
+	got, _ = syncOnce(t, dyn, src, revision(t, nsDoc, cm, deploy))
 	if got["Deployment/web"] != sync.Update {
 		t.Fatalf("drifted deployment: %v", got)
 	}
@@ -115,7 +116,7 @@ spec:
 		t.Errorf("after healing: image %s replicas %d; want hello:1 (git) and 4 (scaled by hand)", img, *d.Spec.Replicas)
 	}
 
-	got, _ = syncOnce(t, dyn, "src", revision(t, nsDoc, deploy))
+	got, _ = syncOnce(t, dyn, src, revision(t, nsDoc, deploy))
 	if got["ConfigMap/cfg"] != sync.Delete {
 		t.Fatalf("configmap left git: %v", got)
 	}
@@ -127,7 +128,7 @@ spec:
 	badSvc := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"s","namespace":"` + ns + `"},
 		"spec":{"type":"NodePort","ports":[{"port":80,"nodePort":99999}]}}`
 	newCM := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"new","namespace":"` + ns + `"}}`
-	_, err = syncOnce(t, dyn, "src", revision(t, nsDoc, deploy, newCM, badSvc))
+	_, err = syncOnce(t, dyn, src, revision(t, nsDoc, deploy, newCM, badSvc))
 	if err == nil || !strings.Contains(err.Error(), "app.yaml:31: Service "+ns+"/s") || !strings.Contains(err.Error(), "nodePort") {
 		t.Fatalf("bad revision: %v, want a dry-run error naming app.yaml:31, the Service and nodePort", err)
 	}
@@ -136,7 +137,7 @@ spec:
 	}
 
 	// Another source may not take the deployment over.
-	if _, err := syncOnce(t, dyn, "other", revision(t, deploy)); err == nil || !strings.Contains(err.Error(), `owned by source "test/src"`) {
+	if _, err := syncOnce(t, dyn, other, revision(t, deploy)); err == nil || !strings.Contains(err.Error(), `owned by source "`+home+`/src"`) {
 		t.Errorf("takeover by another source: %v", err)
 	}
 }

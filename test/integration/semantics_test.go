@@ -130,17 +130,8 @@ func TestStatusSubresource(t *testing.T) {
 	ns := testNamespace(t, shared)
 	c := ctx(t)
 	deps := shared.Client.AppsV1().Deployments(ns)
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "hello:1"}}},
-			},
-		},
-		Status: appsv1.DeploymentStatus{Replicas: 99},
-	}
+	d := deployment("web")
+	d.Status = appsv1.DeploymentStatus{Replicas: 99}
 	d, err := deps.Create(c, d, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -342,16 +333,7 @@ func TestScaleSubresource(t *testing.T) {
 	ns := testNamespace(t, shared)
 	c := ctx(t)
 	deps := shared.Client.AppsV1().Deployments(ns)
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "hello:1"}}},
-			},
-		},
-	}
+	d := deployment("web")
 	if _, err := deps.Create(c, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -88,11 +88,7 @@ func validateConfigMapUpdate(obj, old runtime.Object) field.ErrorList {
 
 // validateConfigMapKey checks a ConfigMap or Secret key.
 func validateConfigMapKey(k string, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range validation.IsConfigMapKey(k) {
-		errs = append(errs, field.Invalid(p, k, msg))
-	}
-	return errs
+	return invalid(p, k, validation.IsConfigMapKey(k))
 }
 
 // configMapColumns are the columns of `kubectl get configmaps`.

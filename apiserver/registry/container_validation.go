@@ -162,9 +162,7 @@ func validateContainerPorts(ports []corev1.ContainerPort, p *field.Path) field.E
 		pp := p.Index(i)
 		if port.Name != "" {
 			if msgs := validation.IsValidPortName(port.Name); len(msgs) != 0 {
-				for _, msg := range msgs {
-					errs = append(errs, field.Invalid(pp.Child("name"), port.Name, msg))
-				}
+				errs = append(errs, invalid(pp.Child("name"), port.Name, msgs)...)
 			} else if names.Has(port.Name) {
 				errs = append(errs, field.Duplicate(pp.Child("name"), port.Name))
 			} else {
@@ -174,14 +172,10 @@ func validateContainerPorts(ports []corev1.ContainerPort, p *field.Path) field.E
 		if port.ContainerPort == 0 {
 			errs = append(errs, field.Required(pp.Child("containerPort"), ""))
 		} else {
-			for _, msg := range validation.IsValidPortNum(int(port.ContainerPort)) {
-				errs = append(errs, field.Invalid(pp.Child("containerPort"), port.ContainerPort, msg))
-			}
+			errs = append(errs, invalid(pp.Child("containerPort"), port.ContainerPort, validation.IsValidPortNum(int(port.ContainerPort)))...)
 		}
 		if port.HostPort != 0 {
-			for _, msg := range validation.IsValidPortNum(int(port.HostPort)) {
-				errs = append(errs, field.Invalid(pp.Child("hostPort"), port.HostPort, msg))
-			}
+			errs = append(errs, invalid(pp.Child("hostPort"), port.HostPort, validation.IsValidPortNum(int(port.HostPort)))...)
 		}
 		errs = append(errs, validateProtocol(port.Protocol, pp.Child("protocol"))...)
 	}

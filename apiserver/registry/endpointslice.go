@@ -186,9 +186,7 @@ func validateEndpointPorts(ports []discoveryv1.EndpointPort, p *field.Path) fiel
 			errs = append(errs, validateProtocol(*port.Protocol, pp.Child("protocol"))...)
 		}
 		if port.Port != nil {
-			for _, msg := range validation.IsValidPortNum(int(*port.Port)) {
-				errs = append(errs, field.Invalid(pp.Child("port"), *port.Port, msg))
-			}
+			errs = append(errs, invalid(pp.Child("port"), *port.Port, validation.IsValidPortNum(int(*port.Port)))...)
 		}
 		if port.AppProtocol != nil {
 			errs = append(errs, validateQualifiedName(*port.AppProtocol, pp.Child("appProtocol"))...)

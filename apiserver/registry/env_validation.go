@@ -18,9 +18,7 @@ func validateEnv(env []corev1.EnvVar, p *field.Path) field.ErrorList {
 		if ev.Name == "" {
 			errs = append(errs, field.Required(ep.Child("name"), ""))
 		} else {
-			for _, msg := range validation.IsRelaxedEnvVarName(ev.Name) {
-				errs = append(errs, field.Invalid(ep.Child("name"), ev.Name, msg))
-			}
+			errs = append(errs, invalid(ep.Child("name"), ev.Name, validation.IsRelaxedEnvVarName(ev.Name))...)
 		}
 		errs = append(errs, validateEnvVarValueFrom(ev, ep.Child("valueFrom"))...)
 	}
@@ -127,15 +125,11 @@ func validateResourceFieldSelector(fs *corev1.ResourceFieldSelector, needContain
 // validateKeySelector checks a configMapKeyRef or secretKeyRef.
 func validateKeySelector(name, key string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(name) {
-		errs = append(errs, field.Invalid(p.Child("name"), name, msg))
-	}
+	errs = append(errs, invalid(p.Child("name"), name, validation.IsDNS1123Subdomain(name))...)
 	if key == "" {
 		errs = append(errs, field.Required(p.Child("key"), ""))
 	} else {
-		for _, msg := range validation.IsConfigMapKey(key) {
-			errs = append(errs, field.Invalid(p.Child("key"), key, msg))
-		}
+		errs = append(errs, invalid(p.Child("key"), key, validation.IsConfigMapKey(key))...)
 	}
 	return errs
 }
@@ -146,9 +140,7 @@ func validateEnvFrom(sources []corev1.EnvFromSource, p *field.Path) field.ErrorL
 	for i, s := range sources {
 		sp := p.Index(i)
 		if s.Prefix != "" {
-			for _, msg := range validation.IsRelaxedEnvVarName(s.Prefix) {
-				errs = append(errs, field.Invalid(sp.Child("prefix"), s.Prefix, msg))
-			}
+			errs = append(errs, invalid(sp.Child("prefix"), s.Prefix, validation.IsRelaxedEnvVarName(s.Prefix))...)
 		}
 		n := 0
 		if s.ConfigMapRef != nil {
@@ -174,9 +166,5 @@ func validateEnvSourceName(name string, p *field.Path) field.ErrorList {
 	if name == "" {
 		return field.ErrorList{field.Required(p, "")}
 	}
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(name) {
-		errs = append(errs, field.Invalid(p, name, msg))
-	}
-	return errs
+	return invalid(p, name, validation.IsDNS1123Subdomain(name))
 }

@@ -123,3 +123,12 @@ func as[T any, PT interface {
 	p, ok := obj.(PT)
 	return p, ok && !isNil(p)
 }
+
+// invalid turns the messages of a validation.IsX check into Invalid errors at path.
+func invalid(path *field.Path, value interface{}, msgs []string) field.ErrorList {
+	errs := make(field.ErrorList, 0, len(msgs))
+	for _, msg := range msgs {
+		errs = append(errs, field.Invalid(path, value, msg))
+	}
+	return errs
+}

@@ -90,11 +90,7 @@ func validateNameIf(name string, fn apivalidation.ValidateNameFunc, path *field.
 	if name == "" {
 		return nil
 	}
-	var errs field.ErrorList
-	for _, msg := range fn(name, false) {
-		errs = append(errs, field.Invalid(path, name, msg))
-	}
-	return errs
+	return invalid(path, name, fn(name, false))
 }
 
 // validateRestartPolicy checks a pod's restartPolicy.
@@ -152,9 +148,7 @@ func validatePodDNSConfig(c *corev1.PodDNSConfig, policy corev1.DNSPolicy, path 
 			continue
 		}
 		s = strings.TrimSuffix(s, ".")
-		for _, msg := range validation.IsDNS1123Subdomain(s) {
-			errs = append(errs, field.Invalid(path.Child("searches").Index(i), s, msg))
-		}
+		errs = append(errs, invalid(path.Child("searches").Index(i), s, validation.IsDNS1123Subdomain(s))...)
 	}
 	for i, o := range c.Options {
 		if o.Name == "" {
@@ -240,9 +234,7 @@ func validateHostAliases(aliases []corev1.HostAlias, path *field.Path) field.Err
 		p := path.Index(i)
 		errs = append(errs, validation.IsValidIPForLegacyField(p.Child("ip"), a.IP, false, nil)...)
 		for j, h := range a.Hostnames {
-			for _, msg := range validation.IsDNS1123Subdomain(h) {
-				errs = append(errs, field.Invalid(p.Child("hostnames").Index(j), h, msg))
-			}
+			errs = append(errs, invalid(p.Child("hostnames").Index(j), h, validation.IsDNS1123Subdomain(h))...)
 		}
 	}
 	return errs
@@ -304,27 +296,15 @@ func validateID(id *int64, fn func(int64) []string, path *field.Path) field.Erro
 	if id == nil {
 		return nil
 	}
-	var errs field.ErrorList
-	for _, msg := range fn(*id) {
-		errs = append(errs, field.Invalid(path, *id, msg))
-	}
-	return errs
+	return invalid(path, *id, fn(*id))
 }
 
 // validateQualifiedName checks a name such as a label key.
 func validateQualifiedName(name string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range validation.IsQualifiedName(name) {
-		errs = append(errs, field.Invalid(path, name, msg))
-	}
-	return errs
+	return invalid(path, name, validation.IsQualifiedName(name))
 }
 
 // validateDNS1123Label checks a name that must be a DNS-1123 label.
 func validateDNS1123Label(name string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(name) {
-		errs = append(errs, field.Invalid(path, name, msg))
-	}
-	return errs
+	return invalid(path, name, validation.IsDNS1123Label(name))
 }

@@ -62,9 +62,7 @@ func validateHandler(exec *corev1.ExecAction, httpGet *corev1.HTTPGetAction, tcp
 	add("tcpSocket", tcp != nil, func(p *field.Path) field.ErrorList { return validatePortNumOrName(tcp.Port, p.Child("port")) })
 	add("grpc", grpc != nil, func(p *field.Path) field.ErrorList {
 		var errs field.ErrorList
-		for _, msg := range validation.IsValidPortNum(int(grpc.Port)) {
-			errs = append(errs, field.Invalid(p.Child("port"), grpc.Port, msg))
-		}
+		errs = append(errs, invalid(p.Child("port"), grpc.Port, validation.IsValidPortNum(int(grpc.Port)))...)
 		return errs
 	})
 	add("sleep", sleep != nil, func(p *field.Path) field.ErrorList {
@@ -90,9 +88,7 @@ func validateHTTPGetAction(h *corev1.HTTPGetAction, p *field.Path) field.ErrorLi
 		errs = append(errs, field.NotSupported(p.Child("scheme"), h.Scheme, supportedHTTPSchemes))
 	}
 	for _, hdr := range h.HTTPHeaders {
-		for _, msg := range validation.IsHTTPHeaderName(hdr.Name) {
-			errs = append(errs, field.Invalid(p.Child("httpHeaders"), hdr.Name, msg))
-		}
+		errs = append(errs, invalid(p.Child("httpHeaders"), hdr.Name, validation.IsHTTPHeaderName(hdr.Name))...)
 	}
 	return errs
 }
@@ -103,13 +99,9 @@ func validatePortNumOrName(port intstr.IntOrString, p *field.Path) field.ErrorLi
 	var errs field.ErrorList
 	switch port.Type {
 	case intstr.Int:
-		for _, msg := range validation.IsValidPortNum(port.IntValue()) {
-			errs = append(errs, field.Invalid(p, port.IntValue(), msg))
-		}
+		errs = append(errs, invalid(p, port.IntValue(), validation.IsValidPortNum(port.IntValue()))...)
 	case intstr.String:
-		for _, msg := range validation.IsValidPortName(port.StrVal) {
-			errs = append(errs, field.Invalid(p, port.StrVal, msg))
-		}
+		errs = append(errs, invalid(p, port.StrVal, validation.IsValidPortName(port.StrVal))...)
 	default:
 		errs = append(errs, field.InternalError(p, fmt.Errorf("unknown type: %v", port.Type)))
 	}

@@ -59,9 +59,7 @@ func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.Erro
 // hugepages-<size> and domain-qualified (extended) resource names.
 func validateContainerResourceName(name corev1.ResourceName, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range validation.IsQualifiedName(string(name)) {
-		errs = append(errs, field.Invalid(p, name, msg))
-	}
+	errs = append(errs, invalid(p, name, validation.IsQualifiedName(string(name)))...)
 	if len(errs) != 0 {
 		return errs
 	}

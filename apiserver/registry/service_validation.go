@@ -54,9 +54,7 @@ func validateService(obj runtime.Object) field.ErrorList {
 		if cname := strings.TrimSuffix(s.ExternalName, "."); cname == "" {
 			errs = append(errs, field.Required(p.Child("externalName"), ""))
 		} else {
-			for _, msg := range validation.IsDNS1123Subdomain(cname) {
-				errs = append(errs, field.Invalid(p.Child("externalName"), cname, msg))
-			}
+			errs = append(errs, invalid(p.Child("externalName"), cname, validation.IsDNS1123Subdomain(cname))...)
 		}
 	case "":
 		errs = append(errs, field.Required(p.Child("type"), ""))
@@ -109,9 +107,7 @@ func validateServicePorts(s *corev1.ServiceSpec, p *field.Path) field.ErrorList 
 			}
 			names.Insert(sp.Name)
 		}
-		for _, msg := range validation.IsValidPortNum(int(sp.Port)) {
-			errs = append(errs, field.Invalid(pp.Child("port"), sp.Port, msg))
-		}
+		errs = append(errs, invalid(pp.Child("port"), sp.Port, validation.IsValidPortNum(int(sp.Port)))...)
 		errs = append(errs, validateProtocol(sp.Protocol, pp.Child("protocol"))...)
 		errs = append(errs, validatePortNumOrName(sp.TargetPort, pp.Child("targetPort"))...)
 		if sp.AppProtocol != nil {

@@ -61,9 +61,7 @@ func validatePositiveIntOrPercent(v *intstr.IntOrString, p *field.Path) field.Er
 	var errs field.ErrorList
 	switch v.Type {
 	case intstr.String:
-		for _, msg := range validation.IsValidPercent(v.StrVal) {
-			errs = append(errs, field.Invalid(p, v, msg))
-		}
+		errs = append(errs, invalid(p, v, validation.IsValidPercent(v.StrVal))...)
 	case intstr.Int:
 		errs = append(errs, nonNegative(int64(v.IntValue()), p)...)
 	default:

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // compact compacts etcd history every interval, keeping one interval of it, as
@@ -26,7 +25,7 @@ func (s *Server) compact(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		rev, err := s.currentRevision(ctx)
+		rev, err := s.store(s.nsKind()).CurrentRevision(ctx)
 		if err != nil {
 			continue
 		}
@@ -49,12 +48,4 @@ func (s *Server) Compact(ctx context.Context, rev int64) error {
 		st.Cacher().Compacted(rev)
 	}
 	return nil
-}
-
-func (s *Server) currentRevision(ctx context.Context) (int64, error) {
-	resp, err := s.client.Get(ctx, "compact_rev_key", clientv3.WithCountOnly())
-	if err != nil {
-		return 0, err
-	}
-	return resp.Header.Revision, nil
 }

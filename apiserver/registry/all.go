@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"sync"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -15,7 +17,12 @@ var (
 )
 
 // All returns every kind served, in a fixed order: core first, then by group.
+// The kinds are built once and shared: treat them as read-only.
 func All() []*Kind {
+	return append([]*Kind(nil), all()...)
+}
+
+var all = sync.OnceValue(func() []*Kind {
 	return []*Kind{
 		Namespaces(), Pods(), Services(), ConfigMaps(), Secrets(), ServiceAccounts(), Nodes(), Events(),
 		Deployments(), ReplicaSets(), DaemonSets(),
@@ -24,11 +31,11 @@ func All() []*Kind {
 		Leases(),
 		GitSources(),
 	}
-}
+})
 
 // ByResource returns the kind served as group/resource, or nil.
 func ByResource(group, resource string) *Kind {
-	for _, k := range All() {
+	for _, k := range all() {
 		if k.GroupVersion.Group == group && k.Resource == resource {
 			return k
 		}
@@ -38,7 +45,7 @@ func ByResource(group, resource string) *Kind {
 
 // ByGroupVersionKind returns the kind served as gvk, or nil.
 func ByGroupVersionKind(gvk schema.GroupVersionKind) *Kind {
-	for _, k := range All() {
+	for _, k := range all() {
 		if k.GroupVersionKind() == gvk {
 			return k
 		}

@@ -1,0 +1,18 @@
+package controllers
+
+import "context"
+
+// pending is a controller not built yet: it does nothing. Each constructor below is
+// replaced by the real controller in its own file.
+type pending struct{}
+
+func (pending) run(ctx context.Context, _ int) { <-ctx.Done() }
+
+func newNamespaceController(*controllerContext) (controller, error)     { return pending{}, nil }
+func newGarbageCollector(*controllerContext) (controller, error)        { return pending{}, nil }
+func newReplicaSetController(*controllerContext) (controller, error)    { return pending{}, nil }
+func newDeploymentController(*controllerContext) (controller, error)    { return pending{}, nil }
+func newDaemonSetController(*controllerContext) (controller, error)     { return pending{}, nil }
+func newJobController(*controllerContext) (controller, error)           { return pending{}, nil }
+func newEndpointSliceController(*controllerContext) (controller, error) { return pending{}, nil }
+func newNodeLifecycleController(*controllerContext) (controller, error) { return pending{}, nil }

@@ -12,32 +12,47 @@ import (
 )
 
 // filter says why a node cannot take a pod, in Kubernetes' words; none when it can.
-type filter func(p *corev1.Pod, ni *NodeInfo) []string
+// Filters run once per pod and node, so they compare precomputed values and
+// allocate only to explain a failure.
+type filter func(pi *podInfo, ni *NodeInfo) []string
 
 // filters run in this order; a node fails at the first that has reasons.
 var filters = []filter{nodeUnschedulable, nodeReady, nodeAffinity, taints, fits, hostPortsFree, antiAffinity}
 
+// The reasons of the filters, as kube-scheduler words them.
+var (
+	reasonUnschedulable = []string{"node(s) were unschedulable"}
+	reasonNotReady      = []string{"node(s) were not ready"}
+	reasonAffinity      = []string{"node(s) didn't match Pod's node affinity/selector"}
+	reasonPorts         = []string{"node(s) didn't have free ports for the requested pod ports"}
+	reasonAntiAffinity  = []string{"node(s) didn't match pod anti-affinity rules"}
+)
+
 // Filter returns the nodes that can take the pod, and for each reason the others
 // cannot, how many nodes it stopped.
 func Filter(p *corev1.Pod, s *Snapshot) (fit []string, reasons map[string]int) {
+	pi := newPodInfo(p)
 	reasons = map[string]int{}
-	for _, name := range s.Names() {
-		ni := s.Nodes[name]
-		ok := true
-		for _, f := range filters {
-			if why := f(p, ni); len(why) > 0 {
-				for _, r := range why {
-					reasons[r]++
-				}
-				ok = false
-				break
+	for _, ni := range s.list() {
+		if why := runFilters(pi, ni); len(why) > 0 {
+			for _, r := range why {
+				reasons[r]++
 			}
+			continue
 		}
-		if ok {
-			fit = append(fit, name)
-		}
+		fit = append(fit, ni.Node.Name)
 	}
 	return fit, reasons
+}
+
+// runFilters returns the reasons of the first filter that stops the node.
+func runFilters(pi *podInfo, ni *NodeInfo) []string {
+	for _, f := range filters {
+		if why := f(pi, ni); len(why) > 0 {
+			return why
+		}
+	}
+	return nil
 }
 
 // Unschedulable is the FailedScheduling message for a pod no node can take:
@@ -54,31 +69,27 @@ func Unschedulable(nodes int, reasons map[string]int) string {
 	return fmt.Sprintf("0/%d nodes are available: %s.", nodes, strings.Join(parts, ", "))
 }
 
-func nodeUnschedulable(p *corev1.Pod, ni *NodeInfo) []string {
-	if ni.Node.Spec.Unschedulable && !tolerates(p.Spec.Tolerations, corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}) {
-		return []string{"node(s) were unschedulable"}
+func nodeUnschedulable(pi *podInfo, ni *NodeInfo) []string {
+	if ni.Node.Spec.Unschedulable && !tolerates(pi.pod.Spec.Tolerations, corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}) {
+		return reasonUnschedulable
 	}
 	return nil
 }
 
-func nodeReady(p *corev1.Pod, ni *NodeInfo) []string {
-	for _, c := range ni.Node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			if c.Status == corev1.ConditionTrue {
-				return nil
-			}
-			break
-		}
+func nodeReady(_ *podInfo, ni *NodeInfo) []string {
+	if !ni.ready {
+		return reasonNotReady
 	}
-	return []string{"node(s) were not ready"}
+	return nil
 }
 
-func nodeAffinity(p *corev1.Pod, ni *NodeInfo) []string {
-	nodeLabels := labels.Set(ni.Node.Labels)
-	if len(p.Spec.NodeSelector) > 0 && !labels.SelectorFromSet(p.Spec.NodeSelector).Matches(nodeLabels) {
-		return []string{"node(s) didn't match Pod's node affinity/selector"}
+func nodeAffinity(pi *podInfo, ni *NodeInfo) []string {
+	for k, v := range pi.pod.Spec.NodeSelector {
+		if got, ok := ni.Node.Labels[k]; !ok || got != v {
+			return reasonAffinity
+		}
 	}
-	a := p.Spec.Affinity
+	a := pi.pod.Spec.Affinity
 	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
 		return nil
 	}
@@ -87,7 +98,7 @@ func nodeAffinity(p *corev1.Pod, ni *NodeInfo) []string {
 			return nil // terms are ORed
 		}
 	}
-	return []string{"node(s) didn't match Pod's node affinity/selector"}
+	return reasonAffinity
 }
 
 // termMatches says whether a node selector term (its expressions ANDed) matches a node.
@@ -96,7 +107,8 @@ func termMatches(term corev1.NodeSelectorTerm, n *corev1.Node) bool {
 		return false
 	}
 	for _, e := range term.MatchExpressions {
-		if !requirementMatches(e, n.Labels[e.Key], hasKey(n.Labels, e.Key)) {
+		v, ok := n.Labels[e.Key]
+		if !requirementMatches(e, v, ok) {
 			return false
 		}
 	}
@@ -107,8 +119,6 @@ func termMatches(term corev1.NodeSelectorTerm, n *corev1.Node) bool {
 	}
 	return true
 }
-
-func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
 func requirementMatches(e corev1.NodeSelectorRequirement, value string, present bool) bool {
 	switch e.Operator {
@@ -146,12 +156,12 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func taints(p *corev1.Pod, ni *NodeInfo) []string {
+func taints(pi *podInfo, ni *NodeInfo) []string {
 	for _, t := range ni.Node.Spec.Taints {
 		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
 			continue
 		}
-		if !tolerates(p.Spec.Tolerations, t) {
+		if !tolerates(pi.pod.Spec.Tolerations, t) {
 			return []string{fmt.Sprintf("node(s) had untolerated taint {%s: %s}", t.Key, t.Value)}
 		}
 	}
@@ -168,64 +178,66 @@ func tolerates(tols []corev1.Toleration, t corev1.Taint) bool {
 	return false
 }
 
-func fits(p *corev1.Pod, ni *NodeInfo) []string {
-	var why []string
-	alloc := ni.Node.Status.Allocatable
-	if max, ok := alloc[corev1.ResourcePods]; ok && int64(len(ni.Pods))+1 > max.Value() {
-		why = append(why, "Too many pods")
-	}
-	for name, want := range PodRequests(p) {
-		if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage {
-			continue
+// Bits of the fit failures, in the sorted order of their reasons.
+const (
+	lackCPU = 1 << iota
+	lackEphemeral
+	lackMemory
+	lackPods
+)
+
+// fitReasons holds, for each set of fit failures, its reasons in sorted order, so
+// that a failing node costs no allocation.
+var fitReasons = func() [16][]string {
+	words := []string{"Insufficient cpu", "Insufficient ephemeral-storage", "Insufficient memory", "Too many pods"}
+	var out [16][]string
+	for bits := 1; bits < 16; bits++ {
+		for i, w := range words {
+			if bits&(1<<i) != 0 {
+				out[bits] = append(out[bits], w)
+			}
 		}
-		free := alloc[name].DeepCopy()
-		used := ni.Requested[name]
-		free.Sub(used)
-		if want.Cmp(free) > 0 {
-			why = append(why, "Insufficient "+string(name))
-		}
 	}
-	sort.Strings(why)
-	return why
+	return out
+}()
+
+// fits compares the pod's requests with what the node has left of the resources
+// the pod asks for, and the number of pods.
+func fits(pi *podInfo, ni *NodeInfo) []string {
+	free, want, bits := ni.Allocatable, pi.req, 0
+	free.sub(ni.Requested)
+	if free.Pods < 1 {
+		bits |= lackPods
+	}
+	if want.MilliCPU > 0 && want.MilliCPU > free.MilliCPU {
+		bits |= lackCPU
+	}
+	if want.Memory > 0 && want.Memory > free.Memory {
+		bits |= lackMemory
+	}
+	if want.EphemeralStorage > 0 && want.EphemeralStorage > free.EphemeralStorage {
+		bits |= lackEphemeral
+	}
+	return fitReasons[bits]
 }
 
-func hostPortsFree(p *corev1.Pod, ni *NodeInfo) []string {
-	for _, port := range hostPorts(p) {
-		if ni.HostPorts[port] || ni.HostPorts[anyIP(port)] {
-			return []string{"node(s) didn't have free ports for the requested pod ports"}
+func hostPortsFree(pi *podInfo, ni *NodeInfo) []string {
+	for _, hp := range pi.ports {
+		if !ni.portFree(hp) {
+			return reasonPorts
 		}
 	}
 	return nil
 }
 
-// anyIP turns "proto/ip/port" into "proto/0.0.0.0/port", which conflicts with every IP.
-func anyIP(port string) string {
-	parts := strings.SplitN(port, "/", 3)
-	if len(parts) != 3 {
-		return port
-	}
-	return parts[0] + "/0.0.0.0/" + parts[2]
-}
-
 // antiAffinity enforces required pod anti-affinity on the hostname topology: no pod
 // the terms select may already run on the node.
-func antiAffinity(p *corev1.Pod, ni *NodeInfo) []string {
-	a := p.Spec.Affinity
-	if a == nil || a.PodAntiAffinity == nil {
-		return nil
-	}
-	for _, term := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-		if term.TopologyKey != corev1.LabelHostname {
-			continue
-		}
-		sel, err := metav1.LabelSelectorAsSelector(term.LabelSelector)
-		if err != nil {
-			continue
-		}
+func antiAffinity(pi *podInfo, ni *NodeInfo) []string {
+	for _, term := range pi.antiAffinity {
 		for _, other := range ni.Pods {
-			sameNS := len(term.Namespaces) == 0 && other.Namespace == p.Namespace || contains(term.Namespaces, other.Namespace)
-			if sameNS && sel.Matches(labels.Set(other.Labels)) {
-				return []string{"node(s) didn't match pod anti-affinity rules"}
+			sameNS := len(term.namespaces) == 0 && other.Namespace == pi.pod.Namespace || contains(term.namespaces, other.Namespace)
+			if sameNS && term.selector.Matches(labels.Set(other.Labels)) {
+				return reasonAntiAffinity
 			}
 		}
 	}

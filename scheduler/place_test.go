@@ -36,6 +36,8 @@ func podOf(name, cpu, mem string, mutate ...func(*corev1.Pod)) *corev1.Pod {
 	return p
 }
 
+func mustQ(s string) resource.Quantity { return resource.MustParse(s) }
+
 func on(node string) func(*corev1.Pod) { return func(p *corev1.Pod) { p.Spec.NodeName = node } }
 
 func TestPlace(t *testing.T) {

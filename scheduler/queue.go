@@ -191,23 +191,24 @@ func (q *queue) deleteLocked(key string) {
 	delete(q.inFlight, key)
 }
 
-// Pop waits for a pod in the active queue and returns it, in flight; it returns
-// false once the queue is closed.
-func (q *queue) Pop() (*queuedPod, bool) {
+// Pop waits for a pod in the active queue and returns it, in flight, with its pod
+// object (qp.pod is the queue's to change); it returns false once the queue is
+// closed.
+func (q *queue) Pop() (*queuedPod, *corev1.Pod, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.active.Len() == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
-		return nil, false
+		return nil, nil, false
 	}
 	qp := q.active.pop()
 	q.cycle++
 	qp.attempts++
 	qp.lastTry, qp.cycle, qp.changed = q.now(), q.cycle, false
 	q.inFlight[qp.key] = qp
-	return qp, true
+	return qp, qp.pod, true
 }
 
 // Done ends a pod's flight: it was bound, or needs no scheduling any more.

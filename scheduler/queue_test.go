@@ -28,7 +28,7 @@ func pending(name string, prio int32) *corev1.Pod {
 func popAll(q *queue, end func(*queuedPod)) []string {
 	var out []string
 	for q.Lengths().active > 0 {
-		qp, _ := q.Pop()
+		qp, _, _ := q.Pop()
 		out = append(out, qp.pod.Name)
 		end(qp)
 	}
@@ -80,7 +80,7 @@ func TestQueueBackoff(t *testing.T) {
 	q := testQueue(c)
 	q.Add(pending("a", 0))
 	for attempt, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
-		qp, _ := q.Pop()
+		qp, _, _ := q.Pop()
 		if qp.attempts != attempt+1 {
 			t.Fatalf("attempts = %d, want %d", qp.attempts, attempt+1)
 		}
@@ -176,7 +176,7 @@ func TestQueueUnschedulable(t *testing.T) {
 			c := newFakeClock()
 			q := testQueue(c)
 			q.Add(pending("a", 0))
-			qp, _ := q.Pop()
+			qp, _, _ := q.Pop()
 			tc.after(c, q, qp)
 			if got := q.Lengths(); got != tc.want {
 				t.Errorf("lengths %+v, want %+v", got, tc.want)
@@ -192,7 +192,7 @@ func TestQueueDeleteFromEachPart(t *testing.T) {
 		q.Add(pending(n, 0))
 	}
 	for range 3 {
-		qp, _ := q.Pop()
+		qp, _, _ := q.Pop()
 		switch qp.pod.Name {
 		case "backoff":
 			q.Backoff(qp)
@@ -214,7 +214,7 @@ func TestQueueDeleteFromEachPart(t *testing.T) {
 func TestQueueClose(t *testing.T) {
 	q := testQueue(newFakeClock())
 	done := make(chan bool)
-	go func() { _, ok := q.Pop(); done <- ok }()
+	go func() { _, _, ok := q.Pop(); done <- ok }()
 	q.Close()
 	if ok := <-done; ok {
 		t.Error("Pop after Close returned a pod")

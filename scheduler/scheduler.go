@@ -247,4 +247,3 @@ func (s *Scheduler) async(ctx context.Context, fn func()) bool {
 	}()
 	return true
 }
-

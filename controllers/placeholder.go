@@ -15,4 +15,3 @@ func newDeploymentController(*controllerContext) (controller, error)    { return
 func newDaemonSetController(*controllerContext) (controller, error)     { return pending{}, nil }
 func newJobController(*controllerContext) (controller, error)           { return pending{}, nil }
 func newEndpointSliceController(*controllerContext) (controller, error) { return pending{}, nil }
-func newNodeLifecycleController(*controllerContext) (controller, error) { return pending{}, nil }

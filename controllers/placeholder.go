@@ -8,7 +8,6 @@ type pending struct{}
 
 func (pending) run(ctx context.Context, _ int) { <-ctx.Done() }
 
-func newNamespaceController(*controllerContext) (controller, error)     { return pending{}, nil }
 func newGarbageCollector(*controllerContext) (controller, error)        { return pending{}, nil }
 func newReplicaSetController(*controllerContext) (controller, error)    { return pending{}, nil }
 func newDeploymentController(*controllerContext) (controller, error)    { return pending{}, nil }

@@ -9,27 +9,33 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berth-dev/berth/apiserver"
 	"github.com/berth-dev/berth/apiserver/auth"
+	"github.com/berth-dev/berth/controllers"
+	"github.com/berth-dev/berth/scheduler"
 	"github.com/berth-dev/berth/sync"
 )
 
 // newServerCommand builds `berth server`: the control plane.
 func newServerCommand() *cobra.Command {
 	var (
-		o   apiserver.Options
-		src sourceFlags
+		o    apiserver.Options
+		src  sourceFlags
+		ctrl controllers.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane: the Kubernetes API server on etcd, and git sync",
 		Long: `Run the control plane: a Kubernetes-compatible API server on an embedded etcd
-(or an external etcd cluster with --etcd-endpoints), and the sync controller that keeps
-the cluster in step with every GitSource. TLS material, tokens and kubeconfigs for the
+(or an external etcd cluster with --etcd-endpoints), the scheduler, the controllers
+(Deployment, ReplicaSet, DaemonSet, Job, Node lifecycle, EndpointSlice, ServiceAccount,
+Namespace, garbage collector), and the sync controller that keeps the cluster in step
+with every GitSource. TLS material, tokens and kubeconfigs for the
 admin, node and readonly roles are written to --data-dir. With --repo, the GitSource
 "default" (namespace kube-system) follows that repository.`,
 		Args: cobra.NoArgs,
@@ -65,13 +71,24 @@ admin, node and readonly roles are written to --data-dir. With --repo, the GitSo
 				if err := src.ensure(ctx, cfg); err != nil {
 					return err
 				}
-				ctrl, err := sync.New(sync.Options{Config: cfg, DataDir: o.DataDir, Logger: slog.Default()})
+				sched, err := scheduler.New(scheduler.Options{Config: cfg, Logger: slog.Default().With("component", "scheduler")})
+				if err != nil {
+					return err
+				}
+				ctrl.Config, ctrl.Logger = cfg, slog.Default().With("component", "controllers")
+				mgr, err := controllers.New(ctrl)
+				if err != nil {
+					return err
+				}
+				g.Go(func() error { return sched.Run(ctx) })
+				g.Go(func() error { return mgr.Run(ctx) })
+				syncer, err := sync.New(sync.Options{Config: cfg, DataDir: o.DataDir, Logger: slog.Default()})
 				if err != nil {
 					return fmt.Errorf("sync: %w", err)
 				}
-				h := ctrl.WebhookHandler()
+				h := syncer.WebhookHandler()
 				webhook.Store(&h)
-				return ctrl.Run(ctx)
+				return syncer.Run(ctx)
 			})
 			if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 				return err
@@ -88,6 +105,11 @@ admin, node and readonly roles are written to --data-dir. With --repo, the GitSo
 	f.StringVar(&o.ClusterCIDR, "cluster-cidr", "10.42.0.0/16", "pod network; each node gets a /24")
 	f.StringSliceVar(&o.Hosts, "tls-san", nil, "extra names and addresses for the serving certificate")
 	f.DurationVar(&o.CompactionInterval, "etcd-compaction-interval", 0, "how often etcd history is compacted (default 5m)")
+	f.DurationVar(&ctrl.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second,
+		"how long a node may go without renewing its Lease before it is marked NotReady")
+	f.DurationVar(&ctrl.PodEvictionTimeout, "pod-eviction-timeout", 60*time.Second,
+		"how long a node stays NotReady before its pods are deleted so that they are recreated elsewhere")
+	f.IntVar(&ctrl.Workers, "controller-workers", 4, "workers per controller")
 	src.register(cmd)
 	return cmd
 }

@@ -8,7 +8,6 @@ type pending struct{}
 
 func (pending) run(ctx context.Context, _ int) { <-ctx.Done() }
 
-func newDeploymentController(*controllerContext) (controller, error)    { return pending{}, nil }
 func newDaemonSetController(*controllerContext) (controller, error)     { return pending{}, nil }
 func newJobController(*controllerContext) (controller, error)           { return pending{}, nil }
 func newEndpointSliceController(*controllerContext) (controller, error) { return pending{}, nil }

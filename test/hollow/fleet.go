@@ -43,7 +43,7 @@ func (f *Fleet) Add(ctx context.Context, o Options) (*Node, error) {
 		return nil, fmt.Errorf("hollow: a node needs a name")
 	}
 	o.defaults()
-	n := &Node{opts: o, client: f.client, ips: map[string]string{}}
+	n := &Node{opts: o, client: f.client, ips: map[string]string{}, used: map[string]bool{}}
 	if err := n.register(ctx); err != nil {
 		return nil, err
 	}

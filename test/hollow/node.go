@@ -56,6 +56,7 @@ type Node struct {
 	podCIDR netip.Prefix
 	nextIP  uint32
 	ips     map[string]string // pod UID → IP
+	used    map[string]bool   // IPs in ips
 	resume  chan struct{}     // closed by Resume
 }
 
@@ -244,30 +245,36 @@ func nodeReady(node *corev1.Node) bool {
 	return false
 }
 
-// podIP gives a pod an address from the node's pod CIDR, the same one each time.
+// podIP gives a pod an address from the node's pod CIDR, the same one each time,
+// and never one another live pod of the node holds.
 func (n *Node) podIP(uid string) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if ip, ok := n.ips[uid]; ok {
 		return ip
 	}
-	if !n.podCIDR.IsValid() {
+	if !n.podCIDR.IsValid() || !n.podCIDR.Addr().Is4() || n.podCIDR.Bits() > 30 {
 		return ""
 	}
 	base := n.podCIDR.Masked().Addr().As4()
 	size := uint32(1) << (32 - n.podCIDR.Bits())
-	n.nextIP++
-	off := 2 + n.nextIP%(size-3)
-	v := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
-	v += off
-	ip := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
-	n.ips[uid] = ip
-	return ip
+	first := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	for range size - 3 { // offsets 2 .. size-2: not the network, the gateway (.1) or broadcast
+		n.nextIP++
+		v := first + 2 + n.nextIP%(size-3)
+		ip := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
+		if !n.used[ip] {
+			n.ips[uid], n.used[ip] = ip, true
+			return ip
+		}
+	}
+	return "" // every address is taken
 }
 
 // forget drops a deleted pod's address.
 func (n *Node) forget(uid string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	delete(n.used, n.ips[uid])
 	delete(n.ips, uid)
 }

@@ -226,10 +226,10 @@ func TestJobSyncCountsSucceededPodOnce(t *testing.T) {
 	f := newJobTestFixture(t, job, done, running)
 	st := f.sync(t, job)
 	want := []string{
-		"create pods pi-",            // one done, one running: one more to reach parallelism 2 of the 2 missing
-		"update jobs/status pi",      // pi-a in uncountedTerminatedPods
-		"patch pods pi-a",            // its finalizer removed
-		"update jobs/status pi",      // and counted
+		"create pods pi-",       // one done, one running: one more to reach parallelism 2 of the 2 missing
+		"update jobs/status pi", // pi-a in uncountedTerminatedPods
+		"patch pods pi-a",       // its finalizer removed
+		"update jobs/status pi", // and counted
 	}
 	if diff := cmp.Diff(want, f.calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)

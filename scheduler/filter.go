@@ -11,13 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// filter says why a node cannot take a pod, in Kubernetes' words; none when it can.
-// Filters run once per pod and node, so they compare precomputed values and
-// allocate only to explain a failure.
-type filter func(pi *podInfo, ni *NodeInfo) []string
-
-// filters run in this order; a node fails at the first that has reasons.
-var filters = []filter{nodeUnschedulable, nodeReady, nodeAffinity, taints, fits, hostPortsFree, antiAffinity}
+// The filters below each say why a node cannot take a pod, in Kubernetes' words,
+// or nothing when it can. They run once per pod and node, so they compare values
+// precomputed in podInfo and NodeInfo and allocate only to explain a failure.
 
 // The reasons of the filters, as kube-scheduler words them.
 var (
@@ -45,14 +41,28 @@ func Filter(p *corev1.Pod, s *Snapshot) (fit []string, reasons map[string]int) {
 	return fit, reasons
 }
 
-// runFilters returns the reasons of the first filter that stops the node.
+// runFilters returns the reasons of the first filter that stops the node; they
+// run in this order, called directly so that the small ones are inlined.
 func runFilters(pi *podInfo, ni *NodeInfo) []string {
-	for _, f := range filters {
-		if why := f(pi, ni); len(why) > 0 {
-			return why
-		}
+	if why := nodeUnschedulable(pi, ni); why != nil {
+		return why
 	}
-	return nil
+	if why := nodeReady(pi, ni); why != nil {
+		return why
+	}
+	if why := nodeAffinity(pi, ni); why != nil {
+		return why
+	}
+	if why := taints(pi, ni); why != nil {
+		return why
+	}
+	if why := fits(pi, ni); why != nil {
+		return why
+	}
+	if why := hostPortsFree(pi, ni); why != nil {
+		return why
+	}
+	return antiAffinity(pi, ni)
 }
 
 // Unschedulable is the FailedScheduling message for a pod no node can take:
@@ -70,7 +80,7 @@ func Unschedulable(nodes int, reasons map[string]int) string {
 }
 
 func nodeUnschedulable(pi *podInfo, ni *NodeInfo) []string {
-	if ni.Node.Spec.Unschedulable && !tolerates(pi.pod.Spec.Tolerations, corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}) {
+	if ni.unschedulable && !tolerates(pi.pod.Spec.Tolerations, corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}) {
 		return reasonUnschedulable
 	}
 	return nil
@@ -84,6 +94,9 @@ func nodeReady(_ *podInfo, ni *NodeInfo) []string {
 }
 
 func nodeAffinity(pi *podInfo, ni *NodeInfo) []string {
+	if !pi.nodeAffinity {
+		return nil
+	}
 	for k, v := range pi.pod.Spec.NodeSelector {
 		if got, ok := ni.Node.Labels[k]; !ok || got != v {
 			return reasonAffinity
@@ -157,10 +170,7 @@ func contains(list []string, s string) bool {
 }
 
 func taints(pi *podInfo, ni *NodeInfo) []string {
-	for _, t := range ni.Node.Spec.Taints {
-		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
-			continue
-		}
+	for _, t := range ni.taints {
 		if !tolerates(pi.pod.Spec.Tolerations, t) {
 			return []string{fmt.Sprintf("node(s) had untolerated taint {%s: %s}", t.Key, t.Value)}
 		}

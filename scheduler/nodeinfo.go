@@ -24,7 +24,11 @@ type NodeInfo struct {
 	portUses map[protoPort]int // the same by protocol and port, whatever the IP
 	owners   map[types.UID]int // pods per controller UID, for the spread score
 	ready    bool              // the NodeReady condition is True
-	index    int               // position in the cache's node list; -1 when not listed
+	// unschedulable and taints (those with effect NoSchedule or NoExecute) are
+	// copied from the node, so that filtering a node reads this struct only.
+	unschedulable bool
+	taints        []corev1.Taint
+	index         int // position in the cache's node list; -1 when not listed
 }
 
 // protoPort is a host port whatever its IP.
@@ -43,12 +47,18 @@ func newNodeInfo(n *corev1.Node) *NodeInfo {
 // setNode replaces the node object and what is derived from it, keeping the pods.
 func (ni *NodeInfo) setNode(n *corev1.Node) {
 	ni.Node = n
-	ni.Allocatable, ni.ready = Resources{}, false
+	ni.Allocatable, ni.ready, ni.unschedulable, ni.taints = Resources{}, false, false, nil
 	if n == nil {
 		return
 	}
 	ni.Allocatable = allocatableOf(n)
 	ni.ready = nodeIsReady(n)
+	ni.unschedulable = n.Spec.Unschedulable
+	for _, t := range n.Spec.Taints {
+		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+			ni.taints = append(ni.taints, t)
+		}
+	}
 }
 
 // nodeIsReady says whether a node's NodeReady condition is True.

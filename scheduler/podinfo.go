@@ -48,6 +48,9 @@ type podInfo struct {
 	req, nonZero Resources
 	ports        []hostPort
 	owner        types.UID // the controller's UID; empty when the pod has none
+	// nodeAffinity says whether the pod has a node selector or required node
+	// affinity, which the filter has to check.
+	nodeAffinity bool
 	// antiAffinity is the required pod anti-affinity on the hostname topology.
 	antiAffinity []antiAffinityTerm
 }
@@ -62,10 +65,13 @@ type antiAffinityTerm struct {
 func newPodInfo(p *corev1.Pod) *podInfo {
 	pi := &podInfo{pod: p, ports: hostPorts(p)}
 	pi.req, pi.nonZero = podResources(p)
+	a := p.Spec.Affinity
+	pi.nodeAffinity = len(p.Spec.NodeSelector) > 0 ||
+		a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil
 	if o := metav1.GetControllerOf(p); o != nil {
 		pi.owner = o.UID
 	}
-	if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
+	if a != nil && a.PodAntiAffinity != nil {
 		for _, term := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
 			if term.TopologyKey != corev1.LabelHostname {
 				continue

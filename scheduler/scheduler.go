@@ -144,7 +144,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("scheduler: Run called twice")
 	}
-	events := record.NewBroadcaster(record.WithContext(ctx))
+	// The events outlive ctx a little: bindings that finish as it ends still
+	// record theirs.
+	ectx, ecancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer ecancel()
+	events := record.NewBroadcaster(record.WithContext(ectx))
 	defer events.Shutdown()
 	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: s.client.CoreV1().Events("")})
 	s.recorder = events.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: s.opts.SchedulerName})

@@ -116,3 +116,13 @@ func BenchmarkSearch1000(b *testing.B) {
 		start = (start + r.examined) % len(nodes)
 	}
 }
+
+func BenchmarkSearch1000Serial(b *testing.B) {
+	nodes := equalNodes(1000)
+	pi := newPodInfo(podOf("p", "100m", "128Mi"))
+	start := 0
+	for b.Loop() {
+		r := search(pi, nodes, searchOptions{start: start, want: feasibleNodesToFind(1000), parallelism: 1})
+		start = (start + r.examined) % len(nodes)
+	}
+}

@@ -8,5 +8,4 @@ type pending struct{}
 
 func (pending) run(ctx context.Context, _ int) { <-ctx.Done() }
 
-func newDaemonSetController(*controllerContext) (controller, error)     { return pending{}, nil }
 func newEndpointSliceController(*controllerContext) (controller, error) { return pending{}, nil }

@@ -178,7 +178,12 @@ func (f *Fleet) sync(ctx context.Context, key string) error {
 	}
 	pod := obj.(*corev1.Pod)
 	n := f.node(pod.Spec.NodeName)
-	if n == nil || n.Stopped() {
+	if n == nil {
+		return nil
+	}
+	n.busy.RLock()
+	defer n.busy.RUnlock()
+	if n.Stopped() {
 		return nil
 	}
 	if pod.DeletionTimestamp != nil {

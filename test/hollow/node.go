@@ -50,6 +50,9 @@ type Options struct {
 type Node struct {
 	opts   Options
 	client kubernetes.Interface
+	// busy is read-held by each write the node makes (heartbeat, pod status,
+	// finishing a deletion), so that Stop can wait for those under way.
+	busy sync.RWMutex
 
 	mu      sync.Mutex // guards the fields below
 	stopped bool
@@ -64,13 +67,19 @@ type Node struct {
 func (n *Node) Name() string { return n.opts.Name }
 
 // Stop silences the node, as a lost kubelet: no Lease renewals, no status, no pod
-// updates, until Resume.
+// updates, until Resume. It returns once the writes under way are done, so none
+// lands after it.
 func (n *Node) Stop() {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if !n.stopped {
 		n.stopped, n.resume = true, make(chan struct{})
 	}
+	n.mu.Unlock()
+	// Taking busy waits for the writes under way; later ones see stopped.
+	n.busy.Lock()
+	//lint:ignore SA2001 the lock is taken only to wait for its readers.
+	n.busy.Unlock()
+
 }
 
 // Resume brings a stopped node back: it renews its Lease and reports Ready at once,
@@ -226,13 +235,20 @@ func (n *Node) heartbeat(ctx context.Context) {
 			case <-t.C:
 			}
 		}
-		if n.Stopped() {
-			continue
-		}
-		_ = n.renewLease(ctx)
-		if node, err := n.client.CoreV1().Nodes().Get(ctx, n.opts.Name, metav1.GetOptions{}); err == nil && !nodeReady(node) {
-			_ = n.postStatus(ctx, node)
-		}
+		n.beat(ctx)
+	}
+}
+
+// beat renews the Lease and re-posts Ready status if needed, unless stopped.
+func (n *Node) beat(ctx context.Context) {
+	n.busy.RLock()
+	defer n.busy.RUnlock()
+	if n.Stopped() {
+		return
+	}
+	_ = n.renewLease(ctx)
+	if node, err := n.client.CoreV1().Nodes().Get(ctx, n.opts.Name, metav1.GetOptions{}); err == nil && !nodeReady(node) {
+		_ = n.postStatus(ctx, node)
 	}
 }
 

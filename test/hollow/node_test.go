@@ -115,8 +115,7 @@ func TestStopAndResumeLease(t *testing.T) {
 	if !n.Stopped() {
 		t.Fatal("Stopped() = false after Stop")
 	}
-	time.Sleep(300 * time.Millisecond) // a renewal already under way may land
-	stopped := renewTime()
+	stopped := renewTime()  // Stop waited for a renewal under way
 	time.Sleep(time.Second) // ten renew intervals
 	if got := renewTime(); !got.Equal(stopped) {
 		t.Errorf("lease renewed while stopped: %v, then %v", stopped, got)

@@ -33,10 +33,11 @@ const podsByNodeIndex = "nodelifecycle.berth.dev/node"
 //   - its taints follow its conditions: unreachable (Ready=Unknown) or not-ready
 //     (Ready=False) as NoExecute and NoSchedule, NoSchedule for pressure,
 //     network-unavailable and spec.unschedulable; a Ready node carries none;
-//   - pods that do not tolerate a NoExecute taint long enough are deleted once
-//     their time is up (PodEvictionTimeout after a node-health taint for pods
-//     with the API server's default tolerations), so their owners recreate them
-//     elsewhere;
+//   - running pods that do not tolerate a NoExecute taint long enough are
+//     deleted once their time is up (PodEvictionTimeout after a node-health
+//     taint for pods with the API server's default tolerations), so their owners
+//     recreate them elsewhere; finished pods stay, for owners such as Jobs that
+//     count them;
 //   - pods bound to a node that no longer exists are force-deleted.
 //
 // It records RegisteredNode, RemovingNode, NodeNotReady and NodeReady events on

@@ -239,11 +239,7 @@ func (c *deploymentController) sync(ctx context.Context, key string) error {
 	if d.Spec.Paused {
 		return c.syncScale(ctx, d, rsList)
 	}
-	scaling, err := c.isScalingEvent(ctx, d, rsList)
-	if err != nil {
-		return err
-	}
-	if scaling {
+	if isScalingEvent(d, rsList) {
 		return c.syncScale(ctx, d, rsList)
 	}
 	switch d.Spec.Strategy.Type {

@@ -42,17 +42,13 @@ func (c *deploymentController) syncScale(ctx context.Context, d *appsv1.Deployme
 
 // isScalingEvent says whether d's replicas differ from those its active
 // ReplicaSets were last sized for (the desired-replicas annotation).
-func (c *deploymentController) isScalingEvent(ctx context.Context, d *appsv1.Deployment, rsList []*appsv1.ReplicaSet) (bool, error) {
-	newRS, oldRSs, err := c.allReplicaSets(ctx, d, rsList, false)
-	if err != nil {
-		return false, err
-	}
-	for _, rs := range activeReplicaSets(append(oldRSs, newRS)) {
+func isScalingEvent(d *appsv1.Deployment, rsList []*appsv1.ReplicaSet) bool {
+	for _, rs := range activeReplicaSets(rsList) {
 		if desired, ok := replicasAnnotation(rs, desiredReplicasAnnotation); ok && desired != deploymentReplicas(d) {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // scale resizes d's ReplicaSets to its replicas: the only active one (or the

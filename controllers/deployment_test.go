@@ -497,3 +497,87 @@ func TestDeploymentRollbackReusesReplicaSet(t *testing.T) {
 		t.Errorf("events = %q", ev)
 	}
 }
+
+func TestOldPodsRunning(t *testing.T) {
+	d := depTest(2, intstr.FromInt32(1), intstr.FromInt32(1))
+	newRS := depTestRS(d, "new", 0, 0, 0, 0)
+	old := depTestRS(d, "old", time.Hour, 0, 0, 0)
+	pod := func(phase corev1.PodPhase, deleting bool) *corev1.Pod {
+		p := &corev1.Pod{Status: corev1.PodStatus{Phase: phase}}
+		if deleting {
+			p.DeletionTimestamp = &metav1.Time{Time: rsTestNow}
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name      string
+		oldStatus int32
+		pods      map[types.UID][]*corev1.Pod
+		want      bool
+	}{
+		{"none left", 0, map[types.UID][]*corev1.Pod{old.UID: nil}, false},
+		{"status still counts one", 1, nil, true},
+		{"terminating pod", 0, map[types.UID][]*corev1.Pod{old.UID: {pod(corev1.PodRunning, true)}}, true},
+		{"unknown pod", 0, map[types.UID][]*corev1.Pod{old.UID: {pod(corev1.PodUnknown, false)}}, true},
+		{"finished pods", 0, map[types.UID][]*corev1.Pod{old.UID: {pod(corev1.PodSucceeded, false), pod(corev1.PodFailed, true)}}, false},
+		{"new pods do not count", 0, map[types.UID][]*corev1.Pod{newRS.UID: {pod(corev1.PodRunning, false)}}, false},
+	} {
+		old.Status.Replicas = tc.oldStatus
+		if got := oldPodsRunning(newRS, []*appsv1.ReplicaSet{old}, tc.pods); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestDeploymentCleanupKeepsHistoryLimit(t *testing.T) {
+	ctx := context.Background()
+	d := depTest(1, intstr.FromInt32(1), intstr.FromInt32(0))
+	d.Spec.RevisionHistoryLimit = ptrInt32(1)
+	var objs []runtime.Object
+	var old []*appsv1.ReplicaSet
+	for i, spec := range []int32{0, 1, 0, 0} { // revisions 1..4; revision 2 still has a replica
+		rs := depTestRS(d, fmt.Sprintf("rev%d", i+1), time.Duration(10-i)*time.Hour, spec, spec, spec)
+		rs.Annotations = map[string]string{revisionAnnotation: fmt.Sprint(i + 1)}
+		old = append(old, rs)
+		objs = append(objs, rs)
+	}
+	f := newDepTestFixture(t, append(objs, d)...)
+	if err := f.c.cleanup(ctx, d, old); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := f.client.AppsV1().ReplicaSets("ns").List(ctx, metav1.ListOptions{})
+	var left []string
+	for _, rs := range list.Items {
+		left = append(left, rs.Name)
+	}
+	// The 3 oldest are over the limit of 1; rev2 still has a pod and stays.
+	if diff := cmp.Diff([]string{"rev2", "rev4"}, left); diff != "" {
+		t.Errorf("ReplicaSets left (-want +got):\n%s", diff)
+	}
+}
+
+func TestScalingEventAndActiveOrLatest(t *testing.T) {
+	d := depTest(5, intstr.FromInt32(1), intstr.FromInt32(1))
+	a := depTestRS(d, "a", 2*time.Hour, 3, 3, 3)
+	b := depTestRS(d, "b", time.Hour, 0, 0, 0)
+	setReplicasAnnotations(a, 3, 4)
+	setReplicasAnnotations(b, 3, 4)
+	if !isScalingEvent(d, []*appsv1.ReplicaSet{a, b}) {
+		t.Error("replicas 3 -> 5 is not a scaling event")
+	}
+	setReplicasAnnotations(a, 5, 6)
+	if isScalingEvent(d, []*appsv1.ReplicaSet{a, b}) {
+		t.Error("an inactive ReplicaSet's stale annotation made a scaling event")
+	}
+	if got := findActiveOrLatest(b, []*appsv1.ReplicaSet{a}); got != a {
+		t.Errorf("active or latest = %v, want the only active one", got)
+	}
+	a.Spec.Replicas = ptrInt32(0)
+	if got := findActiveOrLatest(nil, []*appsv1.ReplicaSet{a, b}); got != b {
+		t.Errorf("none active: %v, want the newest", got.Name)
+	}
+	b.Spec.Replicas, a.Spec.Replicas = ptrInt32(1), ptrInt32(1)
+	if got := findActiveOrLatest(b, []*appsv1.ReplicaSet{a}); got != nil {
+		t.Errorf("two active: %v, want nil", got.Name)
+	}
+}

@@ -54,11 +54,12 @@ func (c *ownershipClaim[T]) claim(ctx context.Context, objs []T) ([]T, error) {
 
 // claimOne says whether the owner controls obj once adopted or released.
 func (c *ownershipClaim[T]) claimOne(ctx context.Context, obj T) (bool, error) {
+	ref := metav1.GetControllerOfNoCopy(obj)
+	if ref != nil && ref.UID != c.owner.GetUID() {
+		return false, nil // someone else's
+	}
 	matches := c.selector.Matches(labels.Set(obj.GetLabels()))
-	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
-		if ref.UID != c.owner.GetUID() {
-			return false, nil // someone else's
-		}
+	if ref != nil {
 		if matches {
 			return true, nil
 		}

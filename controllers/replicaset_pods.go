@@ -211,9 +211,8 @@ func (a podRank) less(b podRank, now time.Time) bool {
 	if (pa.Spec.NodeName == "") != (pb.Spec.NodeName == "") {
 		return pa.Spec.NodeName == ""
 	}
-	phase := map[corev1.PodPhase]int{corev1.PodPending: 0, corev1.PodUnknown: 1, corev1.PodRunning: 2}
-	if phase[pa.Status.Phase] != phase[pb.Status.Phase] {
-		return phase[pa.Status.Phase] < phase[pb.Status.Phase]
+	if xa, xb := phaseRank(pa.Status.Phase), phaseRank(pb.Status.Phase); xa != xb {
+		return xa < xb
 	}
 	ra, rb := podReady(pa), podReady(pb)
 	if ra != rb {
@@ -242,6 +241,19 @@ func (a podRank) less(b podRank, now time.Time) bool {
 		return ta.After(tb)
 	}
 	return pa.UID < pb.UID
+}
+
+// phaseRank orders phases for scale-down: Pending, Unknown, then Running.
+func phaseRank(p corev1.PodPhase) int {
+	switch p {
+	case corev1.PodPending:
+		return 0
+	case corev1.PodUnknown:
+		return 1
+	case corev1.PodRunning:
+		return 2
+	}
+	return 0
 }
 
 // ageBucket is floor(log2(seconds since t)) + 1, and 0 for a zero or future time:

@@ -380,6 +380,7 @@ func TestDeploymentRecreate(t *testing.T) {
 	ns := c.namespace(t)
 	d := newDeployment("web", "web:v1", 3, map[string]string{hollow.AnnotationAfter: "300ms"})
 	d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	d.Spec.RevisionHistoryLimit = ptr.To(int32(0))
 	c.createDeployment(t, ns, d)
 	_, oldRS := c.waitRolledOut(t, ns, "web")
 	oldHash := oldRS.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
@@ -412,6 +413,18 @@ func TestDeploymentRecreate(t *testing.T) {
 		t.Errorf("no new revision observed (new pods seen %v, ReplicaSets %s, %s)", newSeen, oldRS.Name, newRS.Name)
 	}
 	c.waitEvent(t, ns, "web", "ScalingReplicaSet", fmt.Sprintf("Scaled down replica set %s to 0 from 3", oldRS.Name))
+	// revisionHistoryLimit 0: the old ReplicaSet goes once the rollout is complete.
+	eventually(t, 30*time.Second, "old ReplicaSet cleaned up", func() (bool, string) {
+		d, err := c.Client.AppsV1().Deployments(ns).Get(c.ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var names []string
+		for _, rs := range c.replicaSetsOf(t, d) {
+			names = append(names, rs.Name)
+		}
+		return len(names) == 1 && names[0] == newRS.Name, fmt.Sprintf("ReplicaSets %v", names)
+	})
 }
 
 func TestDeploymentRollback(t *testing.T) {

@@ -24,6 +24,9 @@ import (
 // creates, and nothing to rebuild after a restart.
 const allocPrefix = storage.RootPrefix + "ranges/"
 
+// retryKey marks the context of a create that retries after an allocation conflict.
+type retryKey struct{}
+
 // allocator hands out Service ClusterIPs and NodePorts and Node pod CIDRs.
 type allocator struct {
 	client         *clientv3.Client
@@ -243,18 +246,30 @@ func (a *allocator) assignNode(ctx context.Context, node *corev1.Node, cur runti
 	for _, kv := range resp.Kvs {
 		taken[string(kv.Key)] = true
 	}
+	// The first free /24 goes to the node, unless nodes register concurrently: the
+	// transaction then fails for all but one, and a retry picks at random among the
+	// next free ones, so that a burst of registrations does not all race for one.
 	base := a.clusterCIDR.Addr().As4()
 	n := 1 << (24 - a.clusterCIDR.Bits())
-	for i := 0; i < n; i++ {
+	var free []string
+	spread := 1
+	if ctx.Value(retryKey{}) != nil {
+		spread = 64
+	}
+	for i := 0; i < n && len(free) < spread; i++ {
 		b := base
 		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 + uint32(i)<<8
 		cidr := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), 0}), 24).String()
 		if !taken[cidrKey(cidr)] {
-			node.Spec.PodCIDR, node.Spec.PodCIDRs = cidr, []string{cidr}
-			return nil
+			free = append(free, cidr)
 		}
 	}
-	return apierrors.NewInternalError(fmt.Errorf("no pod CIDR left in %s for node %s", a.clusterCIDR, node.Name))
+	if len(free) == 0 {
+		return apierrors.NewInternalError(fmt.Errorf("no pod CIDR left in %s for node %s", a.clusterCIDR, node.Name))
+	}
+	cidr := free[rand.IntN(len(free))]
+	node.Spec.PodCIDR, node.Spec.PodCIDRs = cidr, []string{cidr}
+	return nil
 }
 
 // pickIP returns a free ClusterIP: random tries first, then a scan.

@@ -104,7 +104,11 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 			nsCmp = append(nsCmp, cmp)
 		}
 		try := obj.DeepCopyObject()
-		extra, err := s.alloc.forCreate(ctx, k, try)
+		actx := ctx
+		if attempt > 0 {
+			actx = context.WithValue(ctx, retryKey{}, true)
+		}
+		extra, err := s.alloc.forCreate(actx, k, try)
 		if err != nil {
 			return nil, err
 		}

@@ -117,35 +117,47 @@ type UpdateFunc func(cur runtime.Object) (Outcome, error)
 // Update reads the object, calls fn and writes the outcome in a transaction that
 // compares the revision read; on a concurrent change it reads again and calls fn again.
 // It returns the object as stored (for a delete, the last state, with the delete's revision).
+//
+// The first read comes from the watch cache when it holds the object, which saves an
+// etcd round trip per update: a stale copy only fails the comparison, and an error fn
+// returns on a cached copy is checked once more against etcd before it is returned.
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (runtime.Object, error) {
 	key := s.Key(ns, name)
-	resp, err := s.client.Get(ctx, key)
-	if err != nil {
-		return nil, storageError(err)
+	var cur current
+	if e, ok := s.cachedEntry(key); ok {
+		cur = current{obj: e.Obj, rev: e.RV, cached: true}
+	} else if err := cur.read(ctx, s, key); err != nil {
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		if len(resp.Kvs) == 0 {
+		if !cur.exists() {
 			return nil, apierrors.NewNotFound(s.kind.GroupResource(), name)
 		}
-		kv := resp.Kvs[0]
-		cur, err := Decode(s.kind, kv.Value, kv.ModRevision)
+		obj, err := cur.decode(s.kind)
 		if err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
-		out, err := fn(cur)
+		out, err := fn(obj)
+		if err != nil && cur.cached {
+			// The cache may be behind what the caller saw: decide on etcd's copy.
+			if err := cur.read(ctx, s, key); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		if out.NoOp {
-			return Decode(s.kind, kv.Value, kv.ModRevision)
+			return cur.decode(s.kind)
 		}
-		// fn may have changed cur while computing out; a delete returns its stored state.
+		// fn may have changed obj while computing out; a delete returns its stored state.
 		if out.Delete {
-			if cur, err = Decode(s.kind, kv.Value, kv.ModRevision); err != nil {
+			if obj, err = cur.decode(s.kind); err != nil {
 				return nil, apierrors.NewInternalError(err)
 			}
 		}
-		cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)}, out.Extra.Cmps...)
+		cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", cur.rev)}, out.Extra.Cmps...)
 		var op clientv3.Op
 		var data []byte
 		if out.Delete {
@@ -163,7 +175,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (run
 		}
 		if tresp.Succeeded {
 			if out.Delete {
-				return cur, setRV(cur, tresp.Header.Revision)
+				return obj, setRV(obj, tresp.Header.Revision)
 			}
 			return out.Obj, setRV(out.Obj, tresp.Header.Revision)
 		}
@@ -174,12 +186,54 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (run
 			return nil, err
 		}
 		// Retry against what is there now.
-		rr := tresp.Responses[0].GetResponseRange()
-		resp = (*clientv3.GetResponse)(rr)
+		cur.set((*clientv3.GetResponse)(tresp.Responses[0].GetResponseRange()))
 	}
 }
 
-// storageError turns an etcd client error into an API error.
+// current is the state an update starts from: a cached object, or etcd's value.
+type current struct {
+	obj    runtime.Object // from the watch cache (shared: never modified)
+	value  []byte         // from etcd
+	rev    int64          // mod revision; 0 when the key does not exist
+	cached bool
+}
+
+// read takes the state from etcd.
+func (c *current) read(ctx context.Context, s *Store, key string) error {
+	resp, err := s.client.Get(ctx, key)
+	if err != nil {
+		return storageError(err)
+	}
+	c.set(resp)
+	return nil
+}
+
+// set takes the state from an etcd response.
+func (c *current) set(resp *clientv3.GetResponse) {
+	*c = current{}
+	if len(resp.Kvs) > 0 {
+		c.value, c.rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
+	}
+}
+
+func (c *current) exists() bool { return c.rev != 0 }
+
+// decode returns a private copy of the state.
+func (c *current) decode(k *registry.Kind) (runtime.Object, error) {
+	if c.cached {
+		return c.obj.DeepCopyObject(), nil
+	}
+	return Decode(k, c.value, c.rev)
+}
+
+// cachedEntry returns the watch cache's entry of key, when the cache is running.
+func (s *Store) cachedEntry(key string) (*Entry, bool) {
+	if s.cacher == nil {
+		return nil, false
+	}
+	return s.cacher.Get(key)
+}
+
 func storageError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return apierrors.NewTimeoutError(fmt.Sprintf("etcd: %v", err), 1)

@@ -53,6 +53,8 @@ type deploymentController struct {
 	now         func() time.Time
 }
 
+// newDeploymentController builds the Deployment controller on the shared
+// Deployment, ReplicaSet and pod informers.
 func newDeploymentController(cc *controllerContext) (controller, error) {
 	dInf := cc.informers.Apps().V1().Deployments()
 	rsInf := cc.informers.Apps().V1().ReplicaSets()
@@ -85,6 +87,7 @@ func newDeploymentController(cc *controllerContext) (controller, error) {
 	return c, nil
 }
 
+// run works the queue with workers until ctx ends.
 func (c *deploymentController) run(ctx context.Context, workers int) { c.queue.run(ctx, workers) }
 
 // addReplicaSet wakes the ReplicaSet's Deployment, or those that may adopt it.

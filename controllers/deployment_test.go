@@ -21,6 +21,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 )
 
 // depTest is a Deployment of replicas with a RollingUpdate of surge and unavailable.
@@ -37,13 +38,11 @@ func depTest(replicas int32, surge, unavailable intstr.IntOrString) *appsv1.Depl
 			},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
 				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable}},
-			RevisionHistoryLimit:    ptrInt32(10),
-			ProgressDeadlineSeconds: ptrInt32(600),
+			RevisionHistoryLimit:    ptr.To[int32](10),
+			ProgressDeadlineSeconds: ptr.To[int32](600),
 		},
 	}
 }
-
-func ptrInt32(v int32) *int32 { return &v }
 
 // depTestRS is a ReplicaSet of d named name, created age ago, with spec replicas
 // and status replicas/available.
@@ -188,17 +187,17 @@ func TestProportionalSizes(t *testing.T) {
 		t.Errorf("scaled to 20 (-want +got):\n%s", diff)
 	}
 	// And back to 10 from there.
-	old.Spec.Replicas, newRS.Spec.Replicas = ptrInt32(14), ptrInt32(9)
+	old.Spec.Replicas, newRS.Spec.Replicas = ptr.To[int32](14), ptr.To[int32](9)
 	for _, rs := range []*appsv1.ReplicaSet{old, newRS} {
 		setReplicasAnnotations(rs, 20, 23)
 	}
-	d.Spec.Replicas = ptrInt32(10)
+	d.Spec.Replicas = ptr.To[int32](10)
 	down := sizes(proportionalSizes(d, []*appsv1.ReplicaSet{newRS, old}))
 	if diff := cmp.Diff(map[string]int32{"old": 8, "new": 5}, down); diff != "" {
 		t.Errorf("scaled back to 10 (-want +got):\n%s", diff)
 	}
 	// Scaled to zero: everything goes.
-	d.Spec.Replicas = ptrInt32(0)
+	d.Spec.Replicas = ptr.To[int32](0)
 	zero := sizes(proportionalSizes(d, []*appsv1.ReplicaSet{newRS, old}))
 	if diff := cmp.Diff(map[string]int32{"old": 0, "new": 0}, zero); diff != "" {
 		t.Errorf("scaled to 0 (-want +got):\n%s", diff)
@@ -349,6 +348,7 @@ type depTestFixture struct {
 	rec    *record.FakeRecorder
 }
 
+// newDepTestFixture builds the fixture; objs are in the client and in the caches.
 func newDepTestFixture(t *testing.T, objs ...runtime.Object) *depTestFixture {
 	t.Helper()
 	idx := func() cache.Indexer {
@@ -394,6 +394,7 @@ func (f *depTestFixture) catchUp(t *testing.T) {
 	}
 }
 
+// events drains the recorded events.
 func (f *depTestFixture) events() []string {
 	var out []string
 	for {
@@ -532,7 +533,7 @@ func TestOldPodsRunning(t *testing.T) {
 func TestDeploymentCleanupKeepsHistoryLimit(t *testing.T) {
 	ctx := context.Background()
 	d := depTest(1, intstr.FromInt32(1), intstr.FromInt32(0))
-	d.Spec.RevisionHistoryLimit = ptrInt32(1)
+	d.Spec.RevisionHistoryLimit = ptr.To[int32](1)
 	var objs []runtime.Object
 	var old []*appsv1.ReplicaSet
 	for i, spec := range []int32{0, 1, 0, 0} { // revisions 1..4; revision 2 still has a replica
@@ -572,11 +573,11 @@ func TestScalingEventAndActiveOrLatest(t *testing.T) {
 	if got := findActiveOrLatest(b, []*appsv1.ReplicaSet{a}); got != a {
 		t.Errorf("active or latest = %v, want the only active one", got)
 	}
-	a.Spec.Replicas = ptrInt32(0)
+	a.Spec.Replicas = ptr.To[int32](0)
 	if got := findActiveOrLatest(nil, []*appsv1.ReplicaSet{a, b}); got != b {
 		t.Errorf("none active: %v, want the newest", got.Name)
 	}
-	b.Spec.Replicas, a.Spec.Replicas = ptrInt32(1), ptrInt32(1)
+	b.Spec.Replicas, a.Spec.Replicas = ptr.To[int32](1), ptr.To[int32](1)
 	if got := findActiveOrLatest(b, []*appsv1.ReplicaSet{a}); got != nil {
 		t.Errorf("two active: %v, want nil", got.Name)
 	}

@@ -44,6 +44,8 @@ type replicaSetController struct {
 	now    func() time.Time
 }
 
+// newReplicaSetController builds the ReplicaSet controller on the shared ReplicaSet
+// and pod informers.
 func newReplicaSetController(cc *controllerContext) (controller, error) {
 	rsInf := cc.informers.Apps().V1().ReplicaSets()
 	podInf := cc.informers.Core().V1().Pods()
@@ -79,6 +81,7 @@ func newReplicaSetController(cc *controllerContext) (controller, error) {
 	return c, nil
 }
 
+// run works the queue with workers until ctx ends.
 func (c *replicaSetController) run(ctx context.Context, workers int) { c.queue.run(ctx, workers) }
 
 // addPod observes a creation for the pod's ReplicaSet, or wakes the ReplicaSets
@@ -229,9 +232,11 @@ func (c *replicaSetController) sync(ctx context.Context, key string) error {
 	// worst counted twice as missing on this round, never as present twice.
 	needsSync := c.exp.satisfied(key)
 	selector, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-	if err != nil {
-		c.log.Warn("invalid selector", "replicaset", key, "err", err)
-		return nil // validation keeps these out; retrying cannot fix it
+	if err != nil || rs.Spec.Selector == nil || selector.Empty() {
+		// Validation keeps these out; retrying cannot fix them, and acting on
+		// them would create pods without end or claim every pod.
+		c.log.Warn("replicaset without a usable selector", "replicaset", key, "err", err)
+		return nil
 	}
 	all, err := c.pods.Pods(ns).List(labels.Everything())
 	if err != nil {

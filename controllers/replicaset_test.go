@@ -39,6 +39,7 @@ type rsTestFixture struct {
 	rec    *record.FakeRecorder
 }
 
+// newRSTestFixture builds the fixture; objs are in the client and in the caches.
 func newRSTestFixture(t *testing.T, objs ...runtime.Object) *rsTestFixture {
 	t.Helper()
 	f := &rsTestFixture{
@@ -125,6 +126,7 @@ func (f *rsTestFixture) catchUp(t *testing.T) {
 	}
 }
 
+// rsTestReplicaSet is a ReplicaSet of replicas pods labelled app=name.
 func rsTestReplicaSet(name string, replicas int32) *appsv1.ReplicaSet {
 	lbl := map[string]string{"app": name}
 	return &appsv1.ReplicaSet{

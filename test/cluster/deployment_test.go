@@ -138,6 +138,7 @@ func (c *cluster) replicaSetsOf(t *testing.T, d *appsv1.Deployment) []*appsv1.Re
 	return out
 }
 
+// deploymentCond returns the Deployment condition of a type, or nil.
 func deploymentCond(d *appsv1.Deployment, typ appsv1.DeploymentConditionType) *appsv1.DeploymentCondition {
 	for i := range d.Status.Conditions {
 		if d.Status.Conditions[i].Type == typ {
@@ -169,9 +170,8 @@ func (c *cluster) waitEvent(t *testing.T, ns, name, reason, message string) {
 	})
 }
 
-// podWatch follows the pods of a namespace from a consistent start (a list, then a
-// watch from its resourceVersion) and calls check, in order, after every change
-// with the pods as they then are. Violations reported by check are collected.
+// podWatch is a watch of a namespace's pods that checks every state it passes
+// through.
 type podWatch struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -181,6 +181,10 @@ type podWatch struct {
 	violations []string
 }
 
+// watchPods follows the pods of ns from a consistent start (a list, then a watch
+// from its resourceVersion) and calls check, in order, after every change with the
+// pods as they then are; check returns a violation, or "". The watch ends with the
+// test, or with result.
 func (c *cluster) watchPods(t *testing.T, ns string, check func(pods map[string]*corev1.Pod) string) *podWatch {
 	t.Helper()
 	ctx, cancel := context.WithCancel(c.ctx)
@@ -242,12 +246,14 @@ func (w *podWatch) observe(violation string) {
 	}
 }
 
-// stop ends the watch and returns the number of states checked and the violations.
+// stop ends the watch.
 func (w *podWatch) stop() {
 	w.cancel()
 	<-w.done
 }
 
+// result stops the watch and returns how many states were checked and the
+// violations found.
 func (w *podWatch) result() (int, []string) {
 	w.stop()
 	w.mu.Lock()

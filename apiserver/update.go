@@ -116,11 +116,15 @@ func (s *Server) admitUpdate(req *request, obj, cur runtime.Object) (storage.Out
 	}
 	switch req.subresource {
 	case "status":
-		// Only status changes through /status.
+		// Only status and annotations change through /status, as kube-apiserver's
+		// status strategies allow (the deployment controller writes its revision
+		// annotation with the status).
 		status := obj
+		annotations := m.GetAnnotations()
 		obj = cur.DeepCopyObject()
 		copyField(obj, status, "Status")
 		m, _ = meta.Accessor(obj)
+		m.SetAnnotations(annotations)
 	case "finalize":
 		// Only a namespace's spec.finalizers change through /finalize.
 		fin := obj.(*corev1.Namespace).Spec.Finalizers

@@ -7,5 +7,3 @@ import "context"
 type pending struct{}
 
 func (pending) run(ctx context.Context, _ int) { <-ctx.Done() }
-
-func newEndpointSliceController(*controllerContext) (controller, error) { return pending{}, nil }

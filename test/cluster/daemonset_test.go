@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/berth-dev/berth/controllers"
 	"github.com/berth-dev/berth/test/hollow"
 )
 
@@ -53,7 +52,7 @@ func (c *cluster) waitDaemonOn(t *testing.T, ns, what string, nodes []string, ha
 
 func TestDaemonSetPlacementAndRollingUpdate(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	worker := map[string]string{"role": "worker"}
 	c.addNode(t, hollow.Options{Name: "worker-0", Labels: worker})
 	c.addNode(t, hollow.Options{Name: "worker-1", Labels: worker})
@@ -196,7 +195,7 @@ func TestDaemonSetPlacementAndRollingUpdate(t *testing.T) {
 
 func TestDaemonSetOnDelete(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	c.addNodes(t, 2, hollow.Options{})
 	ns := c.namespace(t)
 	ds := &appsv1.DaemonSet{

@@ -22,6 +22,12 @@ func init() {
 	controllers.JobPodFailureBackoff = time.Second
 }
 
+// steadyNodes are controller options under which a node is not declared lost
+// unless it stays silent for a minute: the tests of the workload controllers run
+// many in parallel under -race, and a heartbeat late by two seconds must not make
+// the node lifecycle controller evict their pods.
+var steadyNodes = controllers.Options{NodeMonitorGracePeriod: time.Minute, PodEvictionTimeout: time.Minute}
+
 // newJob is a Job whose pods end as the hollow annotations say.
 func newJob(ns, name string, completions, parallelism int32, annotations map[string]string) *batchv1.Job {
 	return &batchv1.Job{
@@ -86,7 +92,7 @@ func (c *cluster) hasEvent(t *testing.T, ns, name, reason string) {
 
 func TestJobCompletesWithinParallelism(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	c.addNodes(t, 2, hollow.Options{})
 	ns := c.namespace(t)
 
@@ -161,7 +167,7 @@ func TestJobCompletesWithinParallelism(t *testing.T) {
 
 func TestJobBackoffLimitExceeded(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	c.addNodes(t, 1, hollow.Options{})
 	ns := c.namespace(t)
 	job := newJob(ns, "doomed", 1, 1, map[string]string{hollow.AnnotationPhase: "Failed"})
@@ -191,7 +197,7 @@ func TestJobBackoffLimitExceeded(t *testing.T) {
 
 func TestJobActiveDeadlineExceeded(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	c.addNodes(t, 1, hollow.Options{})
 	ns := c.namespace(t)
 	job := newJob(ns, "slow", 4, 2, nil) // its pods run forever
@@ -215,7 +221,7 @@ func TestJobActiveDeadlineExceeded(t *testing.T) {
 
 func TestJobTTLAfterFinished(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	c.addNodes(t, 1, hollow.Options{})
 	ns := c.namespace(t)
 	w, err := c.Client.BatchV1().Jobs(ns).Watch(testCtx(t), metav1.ListOptions{})
@@ -255,7 +261,7 @@ func TestJobTTLAfterFinished(t *testing.T) {
 
 func TestJobSuspendAndResume(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	c.addNodes(t, 1, hollow.Options{})
 	ns := c.namespace(t)
 	job := newJob(ns, "later", 2, 2, map[string]string{hollow.AnnotationPhase: "Succeeded", hollow.AnnotationAfter: "300ms"})
@@ -287,7 +293,7 @@ func TestJobSuspendAndResume(t *testing.T) {
 
 func TestJobIndexed(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, steadyNodes)
 	c.addNodes(t, 2, hollow.Options{})
 	ns := c.namespace(t)
 	job := newJob(ns, "idx", 4, 2, map[string]string{hollow.AnnotationPhase: "Succeeded", hollow.AnnotationAfter: "200ms"})

@@ -215,6 +215,7 @@ func (c *daemonSetController) sync(ctx context.Context, key string) error {
 	}
 	hash := daemonSetHash(ds)
 	now := c.now()
+	c.failed.GC() // forget backoffs long over
 	var actErr error
 	if satisfied {
 		plan := c.planNodes(key, ds, nodes, byNode, hash, now)

@@ -184,6 +184,18 @@ func (c *nodeLifecycleController) checkHealth(ctx context.Context, node *corev1.
 	if now.Sub(lastHeartbeat(node, lease)) <= c.grace {
 		return node, nil
 	}
+	// The cache may be behind a busy API server: ask it before declaring the node lost.
+	live, err := c.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, node.Name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		lease = live
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("get lease of node %s: %w", node.Name, err)
+	}
+	last := lastHeartbeat(node, lease)
+	if now.Sub(last) <= c.grace {
+		return node, nil
+	}
 	conds, changed := markConditionsUnknown(node.Status.Conditions, node.CreationTimestamp, metav1.NewTime(now))
 	if !changed {
 		return node, nil
@@ -194,7 +206,7 @@ func (c *nodeLifecycleController) checkHealth(ctx context.Context, node *corev1.
 	if err != nil {
 		return nil, fmt.Errorf("mark node %s status unknown: %w", node.Name, err)
 	}
-	c.log.Info("node stopped posting status", "node", node.Name)
+	c.log.Info("node stopped posting status", "node", node.Name, "lastHeartbeat", last)
 	return updated, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
 )
 
@@ -393,5 +394,22 @@ func TestNodeLifecycleDeletedNode(t *testing.T) {
 	}
 	if !deleted {
 		t.Error("the orphan was not force-deleted (grace 0)")
+	}
+}
+
+func TestNodeLifecycleAsksBeforeDeclaringALostNode(t *testing.T) {
+	ctx := context.Background()
+	nt := newNodeTest(t, hollowNode("n1"), nodeLease("n1", 0))
+	// The API server has a renewal the cache has not seen yet.
+	nt.client.PrependReactor("get", "leases", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nodeLease("n1", 50*time.Second), nil
+	})
+	nt.now = t0.Add(60 * time.Second)
+	if err := nt.c.sync(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	node, _ := nt.client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if c := nodeCondition(node, corev1.NodeReady); c.Status != corev1.ConditionTrue {
+		t.Errorf("Ready = %s, want True: the live Lease is 10s old", c.Status)
 	}
 }

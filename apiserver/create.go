@@ -8,10 +8,12 @@ import (
 
 	"github.com/google/uuid"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
@@ -97,7 +99,7 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 	for attempt := 0; ; attempt++ {
 		var nsCmp []clientv3.Cmp
 		if k.Namespaced {
-			cmp, err := s.namespaceOpen(ctx, m.GetNamespace(), attempt > 0)
+			cmp, err := s.namespaceOpen(ctx, k.GroupResource(), m.GetName(), m.GetNamespace(), attempt > 0)
 			if err != nil {
 				return nil, err
 			}
@@ -139,7 +141,9 @@ func (s *Server) createObject(ctx context.Context, req *request, obj runtime.Obj
 // cache (live when the cache has not seen it, or when live is set). It returns a
 // comparison for the create's transaction: the namespace must be unchanged since it was
 // read, so a namespace deleted meanwhile fails the create, which then reads it live.
-func (s *Server) namespaceOpen(ctx context.Context, ns string, live bool) (clientv3.Cmp, error) {
+//
+// gr and name are what is being created, for the error.
+func (s *Server) namespaceOpen(ctx context.Context, gr schema.GroupResource, name, ns string, live bool) (clientv3.Cmp, error) {
 	nsKind := s.nsKind()
 	st := s.store(nsKind)
 	key := st.Key("", ns)
@@ -154,14 +158,26 @@ func (s *Server) namespaceOpen(ctx context.Context, ns string, live bool) (clien
 	}
 	m, _ := meta.Accessor(obj)
 	if m.GetDeletionTimestamp() != nil {
-		return clientv3.Cmp{}, apierrors.NewForbidden(nsKind.GroupResource(), ns,
-			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		return clientv3.Cmp{}, namespaceTerminating(gr, name, ns)
 	}
 	rev, err := storage.ParseResourceVersion(m.GetResourceVersion())
 	if err != nil {
 		return clientv3.Cmp{}, apierrors.NewInternalError(err)
 	}
 	return clientv3.Compare(clientv3.ModRevision(key), "=", rev), nil
+}
+
+// namespaceTerminating is kube-apiserver's refusal to create in a terminating
+// namespace, with the NamespaceTerminating cause controllers look for.
+func namespaceTerminating(gr schema.GroupResource, name, ns string) error {
+	err := apierrors.NewForbidden(gr, name,
+		fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+	err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+		Type:    corev1.NamespaceTerminatingCause,
+		Message: fmt.Sprintf("namespace %s is being terminated", ns),
+		Field:   "metadata.namespace",
+	})
+	return err
 }
 
 func newUID() types.UID { return types.UID(uuid.NewString()) }

@@ -33,7 +33,9 @@ func (b *bench) list(ctx context.Context) error {
 	b.logf("list: creating %d pods, %d clients", n, b.sz.podClients)
 	pods := b.ts.Client.CoreV1().Pods(ns)
 	created, err := parallel(ctx, b.sz.podClients, n, func(ctx context.Context, i int) error {
-		_, err := pods.Create(ctx, pod(ns, i), metav1.CreateOptions{})
+		p := pod(ns, i)
+		p.Spec.SchedulerName = noScheduler // left alone by the schedulers of later figures
+		_, err := pods.Create(ctx, p, metav1.CreateOptions{})
 		return err
 	})
 	if err != nil {

@@ -19,15 +19,9 @@ import (
 	"k8s.io/client-go/tools/record"
 )
 
-// Pod failure backoff of the Job controller: after a Job's pod fails, its
-// replacement waits JobPodFailureBackoff, doubled for each further failure since
-// the Job's last success, up to JobPodFailureBackoffMax (kube-controller-manager's
-// 10s and 10m). Exported for tests, which lower them before starting a Manager;
-// nothing may change them while one runs.
-var (
-	JobPodFailureBackoff    = 10 * time.Second
-	JobPodFailureBackoffMax = 10 * time.Minute
-)
+// jobPodFailureBackoffMax caps the Job controller's pod failure backoff
+// (kube-controller-manager's 10 minutes); Options.JobPodFailureBackoff is its start.
+const jobPodFailureBackoffMax = 10 * time.Minute
 
 const (
 	// jobControllerName is the spec.managedBy value of the Jobs this controller
@@ -64,24 +58,28 @@ type jobController struct {
 	exp      *expectations         // pod creations and deletions not yet seen
 	removals *jobFinalizerRemovals // finalizer removals not yet seen
 	backoff  *jobBackoffStore
-	writes   *ownWrites // status writes not yet seen
-	now      func() time.Time
+	// backoffBase is the wait before a failed pod's replacement, doubled for each
+	// further failure since the Job's last success.
+	backoffBase time.Duration
+	writes      *ownWrites // status writes not yet seen
+	now         func() time.Time
 }
 
 func newJobController(cc *controllerContext) (controller, error) {
 	jobs := cc.informers.Batch().V1().Jobs()
 	pods := cc.informers.Core().V1().Pods()
 	c := &jobController{
-		client:   cc.client,
-		jobs:     jobs.Lister(),
-		pods:     pods.Lister(),
-		rec:      cc.recorder("job-controller"),
-		log:      cc.log.With("controller", "job"),
-		exp:      newExpectations(),
-		removals: newJobFinalizerRemovals(),
-		backoff:  newJobBackoffStore(),
-		writes:   newOwnWrites(),
-		now:      time.Now,
+		client:      cc.client,
+		jobs:        jobs.Lister(),
+		pods:        pods.Lister(),
+		rec:         cc.recorder("job-controller"),
+		log:         cc.log.With("controller", "job"),
+		exp:         newExpectations(),
+		removals:    newJobFinalizerRemovals(),
+		backoff:     newJobBackoffStore(),
+		backoffBase: cc.opts.JobPodFailureBackoff,
+		writes:      newOwnWrites(),
+		now:         time.Now,
 	}
 	c.queue = newWorkQueue("job", cc.log, c.sync)
 	c.orphans = newWorkQueue("job-orphan-pods", cc.log, c.syncOrphanPod)

@@ -41,7 +41,7 @@ func (c *jobController) manage(ctx context.Context, s *jobSync) error {
 	if diff <= 0 {
 		return nil
 	}
-	if left := s.backoff.remaining(s.now, JobPodFailureBackoff, JobPodFailureBackoffMax); left > 0 {
+	if left := s.backoff.remaining(s.now, c.backoffBase, jobPodFailureBackoffMax); left > 0 {
 		c.queue.addAfter(s.key, left)
 		return nil
 	}

@@ -70,7 +70,7 @@ func newJobTestFixture(t *testing.T, objs ...runtime.Object) *jobTestFixture {
 	f.c = &jobController{
 		client: f.client, jobs: batchlisters.NewJobLister(jobs), pods: corelisters.NewPodLister(pods),
 		rec: f.rec, log: log, exp: newExpectations(), removals: newJobFinalizerRemovals(),
-		backoff: newJobBackoffStore(), writes: newOwnWrites(), now: func() time.Time { return jobTestNow },
+		backoff: newJobBackoffStore(), backoffBase: 10 * time.Second, writes: newOwnWrites(), now: func() time.Time { return jobTestNow },
 	}
 	f.c.queue = newWorkQueue("job-test", log, f.c.sync)
 	f.c.orphans = newWorkQueue("job-orphans-test", log, f.c.syncOrphanPod)

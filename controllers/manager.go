@@ -37,6 +37,9 @@ type Options struct {
 	// PodEvictionTimeout is how long a node stays NotReady or unreachable before its
 	// pods are deleted so their owners recreate them elsewhere (default 60s).
 	PodEvictionTimeout time.Duration
+	// JobPodFailureBackoff is how long a Job waits before replacing a failed pod,
+	// doubled for each further failure up to 10 minutes (default 10s).
+	JobPodFailureBackoff time.Duration
 }
 
 // Manager runs the controllers on one shared informer factory.
@@ -117,6 +120,9 @@ func New(opts Options) (*Manager, error) {
 	}
 	if opts.PodEvictionTimeout <= 0 {
 		opts.PodEvictionTimeout = 60 * time.Second
+	}
+	if opts.JobPodFailureBackoff <= 0 {
+		opts.JobPodFailureBackoff = 10 * time.Second
 	}
 	if len(opts.Controllers) == 0 {
 		opts.Controllers = Names()

@@ -26,13 +26,20 @@ type cluster struct {
 	ctx   context.Context
 }
 
-// testPeriods are the node-health periods tests run with, short enough that a
-// lost node's pods move within seconds.
+// testPeriods are the node-health periods tests run with by default: steady, so that
+// a heartbeat delayed by a loaded machine (two cores, -race, tests in parallel) never
+// makes a node look lost. Tests of node loss use lossyNodes.
 var testPeriods = controllers.Options{
 	NodeMonitorPeriod:      200 * time.Millisecond,
-	NodeMonitorGracePeriod: 2 * time.Second,
-	PodEvictionTimeout:     2 * time.Second,
+	NodeMonitorGracePeriod: time.Minute,
+	PodEvictionTimeout:     time.Minute,
 }
+
+// lossyNodes are periods short enough that a silent node's pods move within seconds.
+var lossyNodes = controllers.Options{NodeMonitorGracePeriod: 4 * time.Second, PodEvictionTimeout: 2 * time.Second}
+
+// steadyNodes asks for the default, steady periods (for tests that say so).
+var steadyNodes = controllers.Options{}
 
 // startCluster starts an API server, the scheduler, the controllers (opts: zero
 // fields take testPeriods' values, then the defaults) and a hollow fleet with no
@@ -60,6 +67,11 @@ func startCluster(t *testing.T, opts controllers.Options) *cluster {
 	}
 	if opts.PodEvictionTimeout == 0 {
 		opts.PodEvictionTimeout = testPeriods.PodEvictionTimeout
+	}
+	if opts.JobPodFailureBackoff == 0 {
+		// A failed pod's replacement waits 1s, 2s, ... instead of 10s, 20s, ...: a
+		// backoff limit test then takes seconds.
+		opts.JobPodFailureBackoff = time.Second
 	}
 	opts.Config, opts.Logger = ts.Config, quiet
 	mgr, err := controllers.New(opts)

@@ -12,21 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
-	"github.com/berth-dev/berth/controllers"
 	"github.com/berth-dev/berth/test/hollow"
 )
-
-func init() {
-	// A failed pod's replacement waits 1s, 2s, ... instead of 10s, 20s, ...: the
-	// backoff limit test then takes seconds. Set before any Manager starts.
-	controllers.JobPodFailureBackoff = time.Second
-}
-
-// steadyNodes are controller options under which a node is not declared lost
-// unless it stays silent for a minute: the tests of the workload controllers run
-// many in parallel under -race, and a heartbeat late by two seconds must not make
-// the node lifecycle controller evict their pods.
-var steadyNodes = controllers.Options{NodeMonitorGracePeriod: time.Minute, PodEvictionTimeout: time.Minute}
 
 // newJob is a Job whose pods end as the hollow annotations say.
 func newJob(ns, name string, completions, parallelism int32, annotations map[string]string) *batchv1.Job {

@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/berth-dev/berth/controllers"
 	"github.com/berth-dev/berth/test/hollow"
 )
 
@@ -57,7 +56,7 @@ func (c *cluster) waitNodeReady(t *testing.T, name string) {
 
 func TestNodeLostPodsMoveAndNodeReturns(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, lossyNodes)
 	nodes := c.addNodes(t, 3, hollow.Options{})
 	ns := c.namespace(t)
 	if _, err := c.Client.AppsV1().Deployments(ns).Create(c.ctx, gcDeployment("web", 6), metav1.CreateOptions{}); err != nil {
@@ -120,7 +119,7 @@ func TestNodeLostPodsMoveAndNodeReturns(t *testing.T) {
 
 func TestNodeLostEvictsBarePodsUnlessTolerated(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, lossyNodes)
 	n := c.addNode(t, hollow.Options{Name: "solo"})
 	ns := c.namespace(t)
 	tolerate := func(secs *int64) []corev1.Toleration {
@@ -161,7 +160,7 @@ func TestNodeLostEvictsBarePodsUnlessTolerated(t *testing.T) {
 
 func TestNodeDeletedPodsCollected(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, controllers.Options{})
+	c := startCluster(t, lossyNodes)
 	n := c.addNode(t, hollow.Options{Name: "gone"})
 	ns := c.namespace(t)
 	pod := &corev1.Pod{

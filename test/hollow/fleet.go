@@ -30,7 +30,7 @@ type Fleet struct {
 func NewFleet(client kubernetes.Interface) *Fleet {
 	return &Fleet{
 		client:  client,
-		workers: 16,
+		workers: 64,
 		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		nodes:   map[string]*Node{},
 	}

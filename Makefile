@@ -10,12 +10,13 @@ LDFLAGS     := -X $(PKG)/internal/version.Version=$(VERSION)
 # Pinned; staticcheck v0.8.2 is built for (and requires) Go 1.26.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test bench demo lint clean help
+.PHONY: all build images test bench demo lint clean help
 
 all: build
 
 help:
 	@echo 'make build   build $(BIN) (version $(VERSION))'
+	@echo 'make images  build the demo and test images (berth.dev/hello, berth.dev/testbox) as tarballs in bin/images'
 	@echo 'make test    go vet, then every test with -race (root-only tests skip themselves)'
 	@echo 'make bench   run the benchmarks in ./bench and print their tables'
 	@echo 'make demo    build and run a single-node control plane (scripts/demo.sh; DEMO_ONESHOT=1 to check and exit)'
@@ -24,6 +25,9 @@ help:
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+
+images:
+	$(GO) run ./images -out bin/images
 
 test:
 	$(GO) vet ./...

@@ -1,0 +1,233 @@
+package testcontainerd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd"
+	"github.com/containerd/containerd/namespaces"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/kubelet/runtime"
+)
+
+// Namespace is the containerd namespace Client uses by default, the one the
+// kubelet's runtime uses.
+const Namespace = "berth"
+
+// logTailLines is how much of containerd's log a failed test shows.
+const logTailLines = 40
+
+// Daemon is a private containerd started by Start.
+type Daemon struct {
+	// Address is the daemon's unix socket.
+	Address string
+	// Dir holds its config.toml, root, state and log.
+	Dir string
+
+	t      testing.TB
+	d      *runtime.Daemon
+	sock   string // the directory of the socket, under /tmp
+	mu     sync.Mutex
+	client *containerd.Client // guarded by mu; created by Client
+}
+
+// Start starts a private containerd for the test and returns once it serves.
+// t.Cleanup stops it and removes everything it left. The test is skipped when
+// not run as root or when containerd or runc is missing (failed with CI=true).
+func Start(t testing.TB) *Daemon {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "containerd tests need root")
+	}
+	if err := runtime.CheckBinaries(); err != nil {
+		skipOrFail(t, err.Error())
+	}
+
+	dir := t.TempDir() // before Cleanup, so that it is removed after it
+	sock, err := os.MkdirTemp("/tmp", "ctd")
+	if err != nil {
+		t.Fatalf("testcontainerd: socket directory: %v", err)
+	}
+	d := &Daemon{Dir: dir, Address: filepath.Join(sock, "c.sock"), t: t, sock: sock}
+	t.Cleanup(d.cleanup)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d.d, err = runtime.StartDaemon(ctx, runtime.DaemonOptions{
+		Dir:     dir,
+		Address: d.Address,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("testcontainerd: %v", err)
+	}
+	return d
+}
+
+// skipOrFail skips the test, or fails it when CI=true.
+func skipOrFail(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (CI=true, so not skipping)", why)
+	}
+	t.Skip(why)
+}
+
+// Root returns the daemon's root directory (content, snapshots, metadata).
+func (d *Daemon) Root() string { return filepath.Join(d.Dir, "root") }
+
+// Client returns a client of the daemon whose default namespace is
+// Namespace. It is created on first use and closed when the test ends.
+func (d *Daemon) Client() *containerd.Client {
+	d.t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client == nil {
+		c, err := containerd.New(d.Address, containerd.WithDefaultNamespace(Namespace))
+		if err != nil {
+			d.t.Fatalf("testcontainerd: client: %v", err)
+		}
+		d.client = c
+	}
+	return d.client
+}
+
+// cleanup kills every task, stops the daemon, unmounts what is left under
+// its directories and removes the socket directory.
+func (d *Daemon) cleanup() {
+	if d.d != nil {
+		if err := d.killTasks(); err != nil {
+			d.t.Logf("testcontainerd: killing tasks: %v", err)
+		}
+		d.d.Stop()
+		if d.t.Failed() {
+			d.logTail()
+		}
+	}
+	d.mu.Lock()
+	if d.client != nil {
+		_ = d.client.Close()
+		d.client = nil
+	}
+	d.mu.Unlock()
+	for _, dir := range []string{d.Dir, d.sock} {
+		if err := unmountUnder(dir); err != nil {
+			d.t.Errorf("testcontainerd: %v", err)
+		}
+	}
+	if err := os.RemoveAll(d.sock); err != nil {
+		d.t.Errorf("testcontainerd: remove %s: %v", d.sock, err)
+	}
+}
+
+// killTasks kills and deletes the task of every container in every
+// namespace, so that no shim, container process or rootfs mount outlives
+// the daemon.
+func (d *Daemon) killTasks() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, err := containerd.New(d.Address)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	nss, err := client.NamespaceService().List(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ns := range nss {
+		nctx := namespaces.WithNamespace(ctx, ns)
+		containers, err := client.Containers(nctx)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, c := range containers {
+			task, err := c.Task(nctx, nil)
+			if err != nil {
+				continue // no task
+			}
+			if _, err := task.Delete(nctx, containerd.WithProcessKill); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// logTail writes the last lines of containerd's log to the test log.
+func (d *Daemon) logTail() {
+	f, err := os.Open(d.d.LogPath())
+	if err != nil {
+		d.t.Logf("testcontainerd: %v", err)
+		return
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > logTailLines {
+			lines = lines[1:]
+		}
+	}
+	d.t.Logf("testcontainerd: last lines of %s:\n%s", d.d.LogPath(), strings.Join(lines, "\n"))
+}
+
+// unmountUnder detaches every mount point at or below dir, deepest first.
+func unmountUnder(dir string) error {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var points []string
+	for line := range strings.SplitSeq(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 5 {
+			continue
+		}
+		p := unescapeMountPath(fields[4])
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			points = append(points, p)
+		}
+	}
+	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
+	var errs []error
+	for _, p := range points {
+		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountPath(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			v := (s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0')
+			b.WriteByte(v)
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

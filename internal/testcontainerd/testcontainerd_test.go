@@ -1,0 +1,49 @@
+package testcontainerd
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+func TestStartServesAndCleansUp(t *testing.T) {
+	var d *Daemon
+	t.Run("start", func(t *testing.T) {
+		d = Start(t)
+		ctx := context.Background()
+		v, err := d.Client().Version(ctx)
+		if err != nil {
+			t.Fatalf("version: %v", err)
+		}
+		if v.Version == "" {
+			t.Errorf("daemon reports no version")
+		}
+		plugins, err := d.Client().IntrospectionService().Plugins(ctx, nil)
+		if err != nil {
+			t.Fatalf("plugins: %v", err)
+		}
+		for _, p := range plugins.Plugins {
+			if p.Type+"."+p.ID == "io.containerd.grpc.v1.cri" && p.InitErr == nil {
+				t.Errorf("the CRI plugin is loaded; want it disabled")
+			}
+		}
+	})
+	if d == nil || t.Failed() {
+		return
+	}
+	if _, err := os.Stat(d.sock); !os.IsNotExist(err) {
+		t.Errorf("socket directory %s still there after the test: %v", d.sock, err)
+	}
+}
+
+func TestUnescapeMountPath(t *testing.T) {
+	for in, want := range map[string]string{
+		`/a/b`:        "/a/b",
+		`/a\040b`:     "/a b",
+		`/x\011y\134`: "/x\ty\\",
+	} {
+		if got := unescapeMountPath(in); got != want {
+			t.Errorf("unescapeMountPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,2 @@
+// Package runtime runs the kubelet's containers on containerd and runc.
+package runtime

@@ -36,5 +36,6 @@ func newRootCommand() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "berth", version.Version)
 		},
 	})
+	root.AddCommand(newLogDriverCommand())
 	return root
 }

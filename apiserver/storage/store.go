@@ -120,7 +120,8 @@ type UpdateFunc func(cur runtime.Object) (Outcome, error)
 //
 // The first read comes from the watch cache when it holds the object, which saves an
 // etcd round trip per update: a stale copy only fails the comparison, and an error fn
-// returns on a cached copy is checked once more against etcd before it is returned.
+// returns on a cached copy, or a no-op it decides on one, is checked once more
+// against etcd before it is returned.
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (runtime.Object, error) {
 	key := s.Key(ns, name)
 	var cur current
@@ -138,8 +139,9 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc) (run
 			return nil, apierrors.NewInternalError(err)
 		}
 		out, err := fn(obj)
-		if err != nil && cur.cached {
-			// The cache may be behind what the caller saw: decide on etcd's copy.
+		if (err != nil || out.NoOp) && cur.cached {
+			// The cache may be behind what the caller saw (a stale update can look
+			// like a no-op, or a fresh one like a conflict): decide on etcd's copy.
 			if err := cur.read(ctx, s, key); err != nil {
 				return nil, err
 			}

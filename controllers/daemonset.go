@@ -90,14 +90,8 @@ func (c *daemonSetController) run(ctx context.Context, workers int) { c.queue.ru
 
 // setOf returns the DaemonSet controlling a pod, from the cache, or nil.
 func (c *daemonSetController) setOf(p *corev1.Pod) *appsv1.DaemonSet {
-	ref := metav1.GetControllerOfNoCopy(p)
-	if ref == nil || ref.Kind != daemonSetKind.Kind || ref.APIVersion != daemonSetKind.GroupVersion().String() {
-		return nil
-	}
-	ds, err := c.sets.DaemonSets(p.Namespace).Get(ref.Name)
-	if err != nil || ds.UID != ref.UID {
-		return nil
-	}
+	ds, _ := resolveControllerRef(p.Namespace, metav1.GetControllerOfNoCopy(p), daemonSetKind,
+		func(ns, name string) (*appsv1.DaemonSet, error) { return c.sets.DaemonSets(ns).Get(name) })
 	return ds
 }
 

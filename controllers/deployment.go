@@ -179,13 +179,8 @@ func (c *deploymentController) deletePod(obj any) {
 // resolveRef returns the Deployment a controller reference names, if it is the
 // same object (same UID) in the cache.
 func (c *deploymentController) resolveRef(ns string, ref *metav1.OwnerReference) *appsv1.Deployment {
-	if ref.Kind != deploymentKind.Kind {
-		return nil
-	}
-	d, err := c.deployments.Deployments(ns).Get(ref.Name)
-	if err != nil || d.UID != ref.UID {
-		return nil
-	}
+	d, _ := resolveControllerRef(ns, ref, deploymentKind,
+		func(ns, name string) (*appsv1.Deployment, error) { return c.deployments.Deployments(ns).Get(name) })
 	return d
 }
 

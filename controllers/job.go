@@ -153,14 +153,8 @@ func (c *jobController) releaseFinalizers(j *batchv1.Job) {
 
 // jobOf returns the Job controlling a pod, from the cache, or nil.
 func (c *jobController) jobOf(p *corev1.Pod) *batchv1.Job {
-	ref := metav1.GetControllerOfNoCopy(p)
-	if ref == nil || ref.Kind != jobKind.Kind || ref.APIVersion != jobKind.GroupVersion().String() {
-		return nil
-	}
-	j, err := c.jobs.Jobs(p.Namespace).Get(ref.Name)
-	if err != nil || j.UID != ref.UID {
-		return nil
-	}
+	j, _ := resolveControllerRef(p.Namespace, metav1.GetControllerOfNoCopy(p), jobKind,
+		func(ns, name string) (*batchv1.Job, error) { return c.jobs.Jobs(ns).Get(name) })
 	return j
 }
 

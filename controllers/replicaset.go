@@ -179,13 +179,8 @@ func (c *replicaSetController) deletePod(obj any) {
 // resolveRef returns the ReplicaSet a controller reference names, if it is the
 // same object (same UID) in the cache.
 func (c *replicaSetController) resolveRef(ns string, ref *metav1.OwnerReference) *appsv1.ReplicaSet {
-	if ref.Kind != replicaSetKind.Kind {
-		return nil
-	}
-	rs, err := c.sets.ReplicaSets(ns).Get(ref.Name)
-	if err != nil || rs.UID != ref.UID {
-		return nil
-	}
+	rs, _ := resolveControllerRef(ns, ref, replicaSetKind,
+		func(ns, name string) (*appsv1.ReplicaSet, error) { return c.sets.ReplicaSets(ns).Get(name) })
 	return rs
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -53,6 +54,43 @@ func buildInto(t *testing.T, out string, names ...string) map[string]built {
 		res[im.name] = b
 	}
 	return res
+}
+
+// shared holds the images the tests build once and only read.
+var shared struct {
+	mu     sync.Mutex // guards the fields below
+	dir    string     // removed by TestMain
+	images map[string]built
+}
+
+// sharedImage is the image name, built on first use into a directory the
+// tests share. Tests must not change the tarball.
+func sharedImage(t *testing.T, name string) built {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if b, ok := shared.images[name]; ok {
+		return b
+	}
+	if shared.dir == "" {
+		dir, err := os.MkdirTemp("", "berth-images-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared.dir = dir
+		shared.images = map[string]built{}
+	}
+	b := buildInto(t, shared.dir, name)[name]
+	shared.images[name] = b
+	return b
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
 }
 
 // fsEntry is a file of an image's flattened file system.
@@ -125,7 +163,7 @@ func checkCommon(t *testing.T, cf *v1.ConfigFile, files map[string]fsEntry) {
 }
 
 func TestHelloImage(t *testing.T) {
-	b := buildInto(t, t.TempDir(), "hello")["hello"]
+	b := sharedImage(t, "hello")
 	cf, files := imageFiles(t, b)
 	checkCommon(t, cf, files)
 
@@ -166,7 +204,7 @@ func TestHelloImage(t *testing.T) {
 
 func TestTestboxImage(t *testing.T) {
 	needBusybox(t)
-	b := buildInto(t, t.TempDir(), "testbox")["testbox"]
+	b := sharedImage(t, "testbox")
 	cf, files := imageFiles(t, b)
 	checkCommon(t, cf, files)
 
@@ -203,7 +241,8 @@ func TestTestboxImage(t *testing.T) {
 // is the one the tool printed, and whose blobs all verify.
 func TestArchiveIsAnOCILayout(t *testing.T) {
 	needBusybox(t)
-	for _, b := range buildInto(t, t.TempDir()) {
+	for _, n := range []string{"hello", "testbox"} {
+		b := sharedImage(t, n)
 		t.Run(b.name, func(t *testing.T) {
 			dir := untar(t, b.path)
 			idx, err := layout.ImageIndexFromPath(dir)
@@ -282,10 +321,9 @@ func untar(t *testing.T, path string) string {
 // digests and byte-identical tarballs.
 func TestBuildIsReproducible(t *testing.T) {
 	needBusybox(t)
-	first := buildInto(t, t.TempDir())
 	second := buildInto(t, t.TempDir())
-	for n, a := range first {
-		b := second[n]
+	for n, b := range second {
+		a := sharedImage(t, n)
 		if a.digest != b.digest || a.id != b.id {
 			t.Errorf("%s: digest %s id %s, then digest %s id %s", n, a.digest, a.id, b.digest, b.id)
 		}

@@ -2,6 +2,7 @@ package network_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -105,6 +106,12 @@ func TestPodNetwork(t *testing.T) {
 		if err := tn.net.Check(ctx, pod); err != nil {
 			t.Errorf("Check(%s): %v", pod.Name, err)
 		}
+	}
+	if _, err := tn.net.Setup(ctx, podA); !errors.Is(err, network.ErrAlreadySetUp) {
+		t.Errorf("second Setup(pod-a) = %v, want ErrAlreadySetUp", err)
+	}
+	if err := tn.net.Check(ctx, podA); err != nil {
+		t.Errorf("Check(pod-a) after a second Setup: %v", err)
 	}
 
 	t.Run("bridge only in the node", func(t *testing.T) {

@@ -58,13 +58,23 @@ type portMappingJSON struct {
 	HostIP        string `json:"hostIP,omitempty"`
 }
 
+// ErrAlreadySetUp is returned by Setup for a pod whose network is set up
+// and not torn down (by this agent or an earlier one).
+var ErrAlreadySetUp = errors.New("pod network is already set up: tear it down first")
+
 // Setup attaches the pod's network namespace to the node's bridge (the CNI
 // ADD of every plugin) and returns its address. On failure it undoes what
-// the plugins did, so no address stays allocated.
+// the plugins did, so no address stays allocated. A pod already set up is
+// left alone, with an error wrapping [ErrAlreadySetUp].
 func (n *Network) Setup(ctx context.Context, pod Pod) (Result, error) {
 	rt, err := runtimeConf(pod, pod.NetNSPath)
 	if err != nil {
 		return Result{}, fmt.Errorf("set up network of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	// A second ADD would fail in the plugins, and undoing it would tear
+	// down the pod's working network.
+	if cached, err := n.cni.GetNetworkListCachedResult(n.list, rt); err == nil && cached != nil {
+		return Result{}, fmt.Errorf("set up network of pod %s/%s: %w", pod.Namespace, pod.Name, ErrAlreadySetUp)
 	}
 	var raw types.Result
 	err = n.inHost(func() error {

@@ -87,6 +87,11 @@ func skipOrFail(t testing.TB, why string) {
 // Root returns the daemon's root directory (content, snapshots, metadata).
 func (d *Daemon) Root() string { return filepath.Join(d.Dir, "root") }
 
+// RuncRoot returns a directory for runc's state private to this daemon, to
+// give the runtime (runtime.Options.RuncRoot): tests running at once on
+// other daemons may use the same container IDs.
+func (d *Daemon) RuncRoot() string { return d.d.RuncRoot() }
+
 // Client returns a client of the daemon whose default namespace is
 // Namespace. It is created on first use and closed when the test ends.
 func (d *Daemon) Client() *containerd.Client {

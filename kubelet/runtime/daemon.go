@@ -62,6 +62,10 @@ func (d *Daemon) Dir() string { return d.dir }
 // Root returns the daemon's root directory (content, snapshots, metadata).
 func (d *Daemon) Root() string { return filepath.Join(d.dir, "root") }
 
+// RuncRoot returns a directory for runc's state private to this daemon, for
+// Options.RuncRoot.
+func (d *Daemon) RuncRoot() string { return filepath.Join(d.dir, "state", "runc") }
+
 // LogPath returns the file containerd's own output goes to.
 func (d *Daemon) LogPath() string { return d.logPath }
 

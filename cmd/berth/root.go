@@ -37,5 +37,6 @@ func newRootCommand() *cobra.Command {
 		},
 	})
 	root.AddCommand(newLogDriverCommand())
+	root.AddCommand(newAgentCommand())
 	return root
 }

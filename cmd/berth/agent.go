@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/berth-dev/berth/kubelet"
+	"github.com/berth-dev/berth/kubelet/runtime"
+)
+
+// agentFlags are the flags of `berth agent`.
+type agentFlags struct {
+	server, tokenFile, caFile, kubeconfig string
+	nodeName, dataDir                     string
+	containerdAddress, nodeNetNS          string
+	reserved                              string
+}
+
+// newAgentCommand builds `berth agent`: the kubelet of a node.
+func newAgentCommand() *cobra.Command {
+	var f agentFlags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a node: register it and run the pods bound to it on containerd",
+		Long: `Run a node's kubelet: register the Node, renew its Lease, and run the pods
+bound to it as containers on containerd (a private containerd under --data-dir
+unless --containerd-address is given), networked through CNI (Debian's
+containernetworking-plugins). Credentials: --kubeconfig (such as the server's
+node.kubeconfig), or --server with --token-file and --ca-file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runAgent(ctx, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.server, "server", "", "API server URL (https://HOST:PORT)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the node's bearer token")
+	fl.StringVar(&f.caFile, "ca-file", "", "CA certificate of the API server (PEM)")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials, instead of --server/--token-file/--ca-file")
+	fl.StringVar(&f.nodeName, "node-name", "", "name of the Node (default: the host name)")
+	fl.StringVar(&f.dataDir, "data-dir", "/var/lib/berth/agent", "directory of the agent's state")
+	fl.StringVar(&f.containerdAddress, "containerd-address", "", "socket of a running containerd (default: start a private one under --data-dir)")
+	fl.StringVar(&f.nodeNetNS, "node-netns", "", "network namespace the node lives in (such as /run/netns/NAME); CNI plugins and probes run there")
+	fl.StringVar(&f.reserved, "reserved", "", "resources kept from pods, such as cpu=100m,memory=256Mi")
+	return cmd
+}
+
+// runAgent runs the kubelet until ctx ends.
+func runAgent(ctx context.Context, f agentFlags) error {
+	log := slog.Default().With("component", "agent")
+	if f.nodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("--node-name not given and no host name: %w", err)
+		}
+		f.nodeName = strings.ToLower(h)
+	}
+	reserved, err := parseReserved(f.reserved)
+	if err != nil {
+		return err
+	}
+	cfg, err := agentRESTConfig(f)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("API client: %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable, the log driver: %w", err)
+	}
+	address := f.containerdAddress
+	var runcRoot string
+	if address == "" {
+		if err := runtime.CheckBinaries(); err != nil {
+			return err
+		}
+		d, err := runtime.StartDaemon(ctx, runtime.DaemonOptions{Dir: filepath.Join(f.dataDir, "containerd"), Logger: log})
+		if err != nil {
+			return err
+		}
+		defer d.Stop()
+		address, runcRoot = d.Address(), d.RuncRoot()
+	}
+	rt, err := runtime.New(runtime.Options{Address: address, LogDriver: exe, RuncRoot: runcRoot, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	k, err := kubelet.New(kubelet.Options{
+		NodeName:      f.nodeName,
+		Client:        client,
+		DataDir:       f.dataDir,
+		Runtime:       rt,
+		HostNetNS:     f.nodeNetNS,
+		Reserved:      reserved,
+		LogContainers: true,
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	return k.Run(ctx)
+}
+
+// agentRESTConfig is the client config from --kubeconfig, or from
+// --server, --token-file and --ca-file.
+func agentRESTConfig(f agentFlags) (*rest.Config, error) {
+	if f.kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags(f.server, f.kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig: %w", err)
+		}
+		return cfg, nil
+	}
+	if f.server == "" || f.tokenFile == "" {
+		return nil, errors.New("give --kubeconfig, or --server and --token-file (and --ca-file)")
+	}
+	token, err := os.ReadFile(f.tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("--token-file: %w", err)
+	}
+	cfg := &rest.Config{Host: f.server, BearerToken: strings.TrimSpace(string(token))}
+	cfg.TLSClientConfig.CAFile = f.caFile
+	return cfg, nil
+}
+
+// parseReserved parses "cpu=100m,memory=256Mi".
+func parseReserved(s string) (corev1.ResourceList, error) {
+	out := corev1.ResourceList{}
+	if s == "" {
+		return out, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		name, value, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return nil, fmt.Errorf("--reserved %q: want NAME=QUANTITY", kv)
+		}
+		q, err := resource.ParseQuantity(value)
+		if err != nil {
+			return nil, fmt.Errorf("--reserved %s: %w", name, err)
+		}
+		out[corev1.ResourceName(name)] = q
+	}
+	return out, nil
+}

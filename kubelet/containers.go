@@ -1,0 +1,202 @@
+package kubelet
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/kubelet/runtime"
+)
+
+// Crash-loop backoff: the delay before the n'th restart of a container is
+// backoffBase doubled n-1 times, at most backoffMax.
+const (
+	backoffBase = 10 * time.Second
+	backoffMax  = 5 * time.Minute
+)
+
+// record is the newest container the runtime has for one of a pod's
+// containers.
+type record struct {
+	status  runtime.ContainerStatus
+	attempt int
+}
+
+// startItem is a container to create and start (or, when existing is set,
+// a created container to start).
+type startItem struct {
+	container corev1.Container
+	attempt   int
+	init      bool
+	existing  string // ID of a created, never started container
+}
+
+// plan is what one pass of a pod worker does next, decided by decide from
+// the pod's spec and the runtime's containers alone.
+type plan struct {
+	// start are the containers to start now.
+	start []startItem
+	// backoff holds containers waiting in CrashLoopBackOff until a time.
+	backoff map[string]time.Time
+	// initDone says every init container has completed.
+	initDone bool
+	// failed says the pod has failed for good: an init container failed
+	// under restartPolicy Never.
+	failed bool
+}
+
+// decide returns the next steps for pod given the newest container of each
+// of its containers (by name): init containers run one at a time in order,
+// each to successful completion (restarted under Always and OnFailure); then
+// every container runs, restarted after exits as restartPolicy says, with
+// crash-loop backoff.
+func decide(pod *corev1.Pod, latest map[string]record, now time.Time) plan {
+	p := plan{backoff: map[string]time.Time{}}
+	policy := pod.Spec.RestartPolicy
+	for _, c := range pod.Spec.InitContainers {
+		r, ok := latest[c.Name]
+		switch {
+		case !ok:
+			p.start = append(p.start, startItem{container: c, init: true})
+			return p
+		case r.status.State == runtime.StateCreated:
+			p.start = append(p.start, startItem{container: c, attempt: r.attempt, init: true, existing: r.status.ID})
+			return p
+		case r.status.State != runtime.StateExited:
+			return p // still running
+		case r.status.ExitCode == 0:
+			continue
+		case policy == corev1.RestartPolicyNever:
+			p.failed = true
+			return p
+		default:
+			p.restart(c, r, true, now)
+			return p
+		}
+	}
+	p.initDone = true
+	for _, c := range pod.Spec.Containers {
+		r, ok := latest[c.Name]
+		switch {
+		case !ok:
+			p.start = append(p.start, startItem{container: c})
+		case r.status.State == runtime.StateCreated:
+			p.start = append(p.start, startItem{container: c, attempt: r.attempt, existing: r.status.ID})
+		case r.status.State != runtime.StateExited:
+		case shouldRestart(policy, r.status.ExitCode):
+			p.restart(c, r, false, now)
+		}
+	}
+	return p
+}
+
+// restart starts c's next attempt once its backoff has passed, or records
+// the wait.
+func (p *plan) restart(c corev1.Container, r record, init bool, now time.Time) {
+	until := r.status.FinishedAt.Add(backoffDelay(r.attempt + 1))
+	if now.Before(until) {
+		p.backoff[c.Name] = until
+		return
+	}
+	p.start = append(p.start, startItem{container: c, attempt: r.attempt + 1, init: init})
+}
+
+// shouldRestart says whether a container that exited with code is
+// restarted under policy.
+func shouldRestart(policy corev1.RestartPolicy, code int) bool {
+	switch policy {
+	case corev1.RestartPolicyNever:
+		return false
+	case corev1.RestartPolicyOnFailure:
+		return code != 0
+	default:
+		return true
+	}
+}
+
+// backoffDelay is the wait before the n'th restart (n >= 1).
+func backoffDelay(n int) time.Duration {
+	d := backoffBase
+	for i := 1; i < n && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
+
+// maxContainerID is the longest container ID the runtime takes.
+const maxContainerID = 76
+
+// containerID is `<podUID>-<container>-<attempt>`, or, when that is too
+// long for the runtime, the container name replaced by a hash of it.
+func containerID(podUID, name string, attempt int) string {
+	id := podUID + "-" + name + "-" + strconv.Itoa(attempt)
+	if len(id) <= maxContainerID {
+		return id
+	}
+	sum := sha256.Sum256([]byte(name))
+	return podUID + "-" + hex.EncodeToString(sum[:8]) + "-" + strconv.Itoa(attempt)
+}
+
+// latestRecords picks, for each container name, the container with the
+// highest attempt among infos' statuses.
+func latestRecords(statuses []runtime.ContainerStatus) map[string]record {
+	out := map[string]record{}
+	for _, s := range statuses {
+		name := s.Labels[runtime.LabelContainerName]
+		attempt, err := strconv.Atoi(s.Labels[runtime.LabelAttempt])
+		if name == "" || err != nil {
+			continue
+		}
+		if cur, ok := out[name]; ok && cur.attempt >= attempt {
+			continue
+		}
+		out[name] = record{status: s, attempt: attempt}
+	}
+	return out
+}
+
+// containerLabels are the labels of a pod's container's attempt.
+func containerLabels(pod *corev1.Pod, name string, attempt int) map[string]string {
+	return map[string]string{
+		runtime.LabelPodUID:        string(pod.UID),
+		runtime.LabelPodNamespace:  pod.Namespace,
+		runtime.LabelPodName:       pod.Name,
+		runtime.LabelContainerName: name,
+		runtime.LabelAttempt:       strconv.Itoa(attempt),
+	}
+}
+
+// containerEnv is the container's env entries with plain values, and the
+// pod's name, namespace and IP where fieldRefs ask for them, as NAME=value.
+func containerEnv(pod *corev1.Pod, c *corev1.Container, podIP, hostIP string) []string {
+	var env []string
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			switch e.ValueFrom.FieldRef.FieldPath {
+			case "metadata.name":
+				v = pod.Name
+			case "metadata.namespace":
+				v = pod.Namespace
+			case "metadata.uid":
+				v = string(pod.UID)
+			case "spec.nodeName":
+				v = pod.Spec.NodeName
+			case "status.podIP":
+				v = podIP
+			case "status.hostIP":
+				v = hostIP
+			default:
+				continue
+			}
+		} else if e.ValueFrom != nil {
+			continue
+		}
+		env = append(env, fmt.Sprintf("%s=%s", e.Name, v))
+	}
+	return env
+}

@@ -1,0 +1,208 @@
+// Package kubelet is berth's node agent: it registers its Node, renews the
+// node's Lease, and runs the pods bound to the node as containers through a
+// [runtime.Runtime] (containerd), each pod in pinned network, IPC and UTS
+// namespaces attached to the node's bridge through CNI.
+//
+// One worker goroutine per pod reconciles level-triggered: it compares the
+// pod's spec with the containers the runtime reports (found by their labels,
+// so a restarted kubelet adopts what an earlier one started) and takes the
+// next step, then writes the pod's status when it changed.
+//
+//	k, err := kubelet.New(kubelet.Options{NodeName: "n1", Client: cs, DataDir: dir, Runtime: rt})
+//	if err != nil { ... }
+//	err = k.Run(ctx) // until ctx ends; containers keep running
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/berth-dev/berth/kubelet/network"
+	"github.com/berth-dev/berth/kubelet/runtime"
+)
+
+// Options configure a [Kubelet].
+type Options struct {
+	// NodeName is the Node's name. Required.
+	NodeName string
+	// Client talks to the API server with the node's credentials. Required.
+	Client kubernetes.Interface
+	// DataDir holds the kubelet's state: pinned namespaces (DataDir/netns),
+	// CNI configuration and allocations (DataDir/cni), container logs
+	// (DataDir/pods) and image tarballs to import (DataDir/images).
+	// Required.
+	DataDir string
+	// Runtime runs the containers. Required.
+	Runtime runtime.Runtime
+	// HostNetNS is the node's network namespace (a path such as
+	// /run/netns/NAME): CNI plugins and probes run there, and the node's
+	// InternalIP is its uplink's address. Empty: the process's own.
+	HostNetNS string
+	// CNIPluginDirs are searched for the CNI plugins. Default
+	// network.DefaultPluginDirs.
+	CNIPluginDirs []string
+	// Reserved is subtracted from the node's capacity to give its
+	// allocatable resources.
+	Reserved corev1.ResourceList
+	// LogContainers writes each container's output to a log file under
+	// DataDir/pods; it needs a Runtime with a log driver. Default: output
+	// is dropped.
+	LogContainers bool
+	// Logger is for what the kubelet does. Default slog.Default().
+	Logger *slog.Logger
+	// SyncInterval is how often each pod worker reconciles without an
+	// event (to run probes and notice exits). Default 1s.
+	SyncInterval time.Duration
+	// StatusInterval is how often the Lease is renewed and the Node's
+	// status posted. Default 10s.
+	StatusInterval time.Duration
+	// ImagePollInterval is how often DataDir/images is scanned. Default 3s.
+	ImagePollInterval time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Kubelet runs the pods of one node. Create it with [New].
+type Kubelet struct {
+	opts    Options
+	client  kubernetes.Interface
+	rt      runtime.Runtime
+	log     *slog.Logger
+	nsDir   string
+	podsDir string
+	now     func() time.Time
+
+	net     podNetwork            // set by Run once the pod CIDR is known
+	lister  corelisters.PodLister // set by Run
+	workers *podWorkers
+	images  *imageImporter
+	prober  prober
+}
+
+// podNetwork is what the kubelet needs of a [network.Network].
+type podNetwork interface {
+	Setup(ctx context.Context, pod network.Pod) (network.Result, error)
+	Teardown(ctx context.Context, pod network.Pod) error
+}
+
+// New checks opts and fills their defaults. It does not touch the node.
+func New(opts Options) (*Kubelet, error) {
+	switch {
+	case opts.NodeName == "":
+		return nil, errors.New("kubelet: NodeName is required")
+	case opts.Client == nil:
+		return nil, errors.New("kubelet: Client is required")
+	case opts.DataDir == "":
+		return nil, errors.New("kubelet: DataDir is required")
+	case opts.Runtime == nil:
+		return nil, errors.New("kubelet: Runtime is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = time.Second
+	}
+	if opts.StatusInterval <= 0 {
+		opts.StatusInterval = 10 * time.Second
+	}
+	if opts.ImagePollInterval <= 0 {
+		opts.ImagePollInterval = 3 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet: data dir: %w", err)
+	}
+	opts.DataDir = dataDir
+	k := &Kubelet{
+		opts:    opts,
+		client:  opts.Client,
+		rt:      opts.Runtime,
+		log:     opts.Logger.With("node", opts.NodeName),
+		nsDir:   filepath.Join(dataDir, "netns"),
+		podsDir: filepath.Join(dataDir, "pods"),
+		now:     opts.Now,
+	}
+	k.prober = &netProber{rt: opts.Runtime, hostNetNS: opts.HostNetNS}
+	k.images = newImageImporter(filepath.Join(dataDir, "images"), opts.Runtime, k.log)
+	k.workers = newPodWorkers(k)
+	return k, nil
+}
+
+// Run registers the node, waits for its pod CIDR, and runs the pods bound
+// to it until ctx ends. Containers keep running when it returns, for the
+// next Run to adopt.
+func (k *Kubelet) Run(ctx context.Context) error {
+	for _, d := range []string{k.nsDir, k.podsDir, k.images.dir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("kubelet: %w", err)
+		}
+	}
+	k.images.scan(ctx)
+	podCIDR, err := k.register(ctx)
+	if err != nil {
+		return err
+	}
+	cni, err := network.New(network.Options{
+		ConfDir:    filepath.Join(k.opts.DataDir, "cni", "conf"),
+		DataDir:    filepath.Join(k.opts.DataDir, "cni", "data"),
+		PluginDirs: k.opts.CNIPluginDirs,
+		PodCIDR:    podCIDR,
+		HostNetNS:  k.opts.HostNetNS,
+	})
+	if err != nil {
+		return fmt.Errorf("kubelet: %w", err)
+	}
+	k.net = cni
+
+	factory := informers.NewSharedInformerFactoryWithOptions(k.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", k.opts.NodeName).String()
+		}))
+	podInformer := factory.Core().V1().Pods()
+	k.lister = podInformer.Lister()
+	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { k.workers.notify(ctx, obj) },
+		UpdateFunc: func(_, obj any) { k.workers.notify(ctx, obj) },
+		DeleteFunc: func(obj any) { k.workers.notify(ctx, obj) },
+	}); err != nil {
+		return fmt.Errorf("kubelet: pod informer: %w", err)
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), podInformer.Informer().HasSynced) {
+		return ctx.Err()
+	}
+	k.log.Info("kubelet running", "podCIDR", podCIDR, "hostNetNS", k.opts.HostNetNS)
+
+	go k.images.run(ctx, k.opts.ImagePollInterval)
+	go k.heartbeat(ctx)
+	k.collectGarbage(ctx)
+	ticker := time.NewTicker(k.opts.StatusInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			k.workers.wait()
+			return nil
+		case <-ticker.C:
+			k.collectGarbage(ctx)
+		}
+	}
+}

@@ -1,0 +1,351 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/berth-dev/berth/kubelet/network"
+	"github.com/berth-dev/berth/kubelet/runtime"
+)
+
+// podWorkers runs one goroutine per pod bound to the node.
+type podWorkers struct {
+	k  *Kubelet
+	wg sync.WaitGroup
+
+	mu      sync.Mutex // guards workers
+	workers map[types.UID]*podWorker
+}
+
+// podWorker is the goroutine of one pod, woken by events.
+type podWorker struct {
+	uid             types.UID
+	namespace, name string
+	wake            chan struct{}
+}
+
+// podState is what a pod's worker remembers between passes. Only the
+// worker's goroutine touches it.
+type podState struct {
+	ns     network.Namespaces
+	podIP  string
+	probes map[string]*containerProbes // by container ID
+	pulls  map[string]*pullFailure     // by container name
+	// lastStatus is the status this worker last wrote.
+	lastStatus *corev1.PodStatus
+}
+
+// pullFailure is a container whose image could not be had.
+type pullFailure struct {
+	count   int
+	reason  string // ErrImagePull, ImagePullBackOff or ErrImageNeverPull
+	message string
+	retryAt time.Time
+}
+
+func newPodState() *podState {
+	return &podState{probes: map[string]*containerProbes{}, pulls: map[string]*pullFailure{}}
+}
+
+func newPodWorkers(k *Kubelet) *podWorkers {
+	return &podWorkers{k: k, workers: map[types.UID]*podWorker{}}
+}
+
+// notify wakes the worker of the pod obj, starting one if needed (but not
+// for a pod deleted from the API: garbage collection cleans up after it).
+func (pw *podWorkers) notify(ctx context.Context, obj any) {
+	deleted := false
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj, deleted = tomb.Obj, true
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if _, err := pw.k.lister.Pods(pod.Namespace).Get(pod.Name); apierrors.IsNotFound(err) {
+		deleted = true
+	}
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	w := pw.workers[pod.UID]
+	if w == nil {
+		if deleted || ctx.Err() != nil {
+			return
+		}
+		w = &podWorker{uid: pod.UID, namespace: pod.Namespace, name: pod.Name, wake: make(chan struct{}, 1)}
+		pw.workers[pod.UID] = w
+		pw.wg.Add(1)
+		go pw.run(ctx, w)
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// known says whether a worker runs for uid.
+func (pw *podWorkers) known(uid types.UID) bool {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	return pw.workers[uid] != nil
+}
+
+// wait waits for every worker to return (after ctx ended).
+func (pw *podWorkers) wait() { pw.wg.Wait() }
+
+// run reconciles the pod every SyncInterval and on events until the pod is
+// gone and cleaned up, or ctx ends.
+func (pw *podWorkers) run(ctx context.Context, w *podWorker) {
+	defer pw.wg.Done()
+	k := pw.k
+	st := newPodState()
+	t := time.NewTicker(k.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		done := false
+		pod, err := k.lister.Pods(w.namespace).Get(w.name)
+		if (err == nil && pod.UID != w.uid) || apierrors.IsNotFound(err) {
+			// Deleted from the API without us (force deletion).
+			if err := k.terminate(ctx, nil, string(w.uid), w.namespace, w.name); err != nil {
+				k.log.Warn("clean up deleted pod", "pod", w.namespace+"/"+w.name, "err", err)
+			} else {
+				done = true
+			}
+		} else if err == nil {
+			done = k.syncPod(ctx, pod, st)
+		}
+		if done {
+			pw.mu.Lock()
+			delete(pw.workers, w.uid)
+			pw.mu.Unlock()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.wake:
+		}
+	}
+}
+
+// syncPod takes the pod one step towards its spec and writes its status;
+// it reports whether the pod is finished with (deleted).
+func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bool {
+	log := k.log.With("pod", pod.Namespace+"/"+pod.Name)
+	if pod.DeletionTimestamp != nil {
+		if err := k.terminate(ctx, pod, string(pod.UID), pod.Namespace, pod.Name); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("terminate pod", "err", err)
+			}
+			return false
+		}
+		log.Info("pod terminated and deleted")
+		return true
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false
+	}
+	if err := k.ensureSandbox(ctx, pod, st); err != nil {
+		if ctx.Err() == nil {
+			log.Warn("pod sandbox", "err", err)
+		}
+		return false
+	}
+	statuses, err := k.podContainers(ctx, string(pod.UID))
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("list containers", "err", err)
+		}
+		return false
+	}
+	now := k.now()
+	latest := latestRecords(statuses)
+	k.removeOldAttempts(ctx, statuses, latest)
+	p := decide(pod, latest, now)
+	for _, item := range p.start {
+		if err := k.startContainer(ctx, pod, st, item, now); err != nil && ctx.Err() == nil {
+			log.Warn("start container", "container", item.container.Name, "err", err)
+		}
+	}
+	if len(p.start) > 0 {
+		if statuses, err = k.podContainers(ctx, string(pod.UID)); err != nil {
+			return false
+		}
+		latest = latestRecords(statuses)
+		p = decide(pod, latest, now)
+	}
+	k.probeContainers(ctx, pod, st, latest, now)
+	k.writeStatus(ctx, pod, st, latest, p, now)
+	return false
+}
+
+// podContainers returns the status of every container of the pod.
+func (k *Kubelet) podContainers(ctx context.Context, uid string) ([]runtime.ContainerStatus, error) {
+	infos, err := k.rt.ListContainers(ctx, map[string]string{runtime.LabelPodUID: uid})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runtime.ContainerStatus, 0, len(infos))
+	for _, info := range infos {
+		s, err := k.rt.ContainerStatus(ctx, info.ID)
+		if errors.Is(err, runtime.ErrContainerNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// removeOldAttempts removes exited containers older than the newest
+// attempt of their name.
+func (k *Kubelet) removeOldAttempts(ctx context.Context, statuses []runtime.ContainerStatus, latest map[string]record) {
+	for _, s := range statuses {
+		r, ok := latest[s.Labels[runtime.LabelContainerName]]
+		if !ok || r.status.ID == s.ID || s.State != runtime.StateExited {
+			continue
+		}
+		if err := k.rt.RemoveContainer(ctx, s.ID); err != nil {
+			k.log.Warn("remove old container", "container", s.ID, "err", err)
+		}
+	}
+}
+
+// startContainer makes sure of the image, then creates and starts one
+// attempt of a container. An image that cannot be had is remembered with
+// a backoff, for the status to report.
+func (k *Kubelet) startContainer(ctx context.Context, pod *corev1.Pod, st *podState, item startItem, now time.Time) error {
+	c := &item.container
+	if item.existing != "" {
+		return k.rt.StartContainer(ctx, item.existing)
+	}
+	if pf := st.pulls[c.Name]; pf != nil && now.Before(pf.retryAt) {
+		if pf.reason == "ErrImagePull" {
+			pf.reason = "ImagePullBackOff"
+			pf.message = fmt.Sprintf("Back-off pulling image %q: %s", c.Image, pf.message)
+		}
+		return nil
+	}
+	if _, err := k.rt.EnsureImage(ctx, c.Image, c.ImagePullPolicy); err != nil {
+		pf := st.pulls[c.Name]
+		if pf == nil {
+			pf = &pullFailure{}
+			st.pulls[c.Name] = pf
+		}
+		pf.count++
+		pf.reason, pf.message = "ErrImagePull", err.Error()
+		if c.ImagePullPolicy == corev1.PullNever && errors.Is(err, runtime.ErrImageNotPresent) {
+			pf.reason = "ErrImageNeverPull"
+		}
+		pf.retryAt = now.Add(backoffDelay(pf.count))
+		return fmt.Errorf("image %s: %w", c.Image, err)
+	}
+	delete(st.pulls, c.Name)
+	spec, err := k.containerSpec(pod, st, c, item.attempt)
+	if err != nil {
+		return err
+	}
+	if err := k.rt.CreateContainer(ctx, spec); err != nil {
+		return fmt.Errorf("create container %s: %w", spec.ID, err)
+	}
+	if err := k.rt.StartContainer(ctx, spec.ID); err != nil {
+		return fmt.Errorf("start container %s: %w", spec.ID, err)
+	}
+	return nil
+}
+
+// containerSpec turns a pod's container into the runtime's spec.
+func (k *Kubelet) containerSpec(pod *corev1.Pod, st *podState, c *corev1.Container, attempt int) (runtime.ContainerSpec, error) {
+	spec := runtime.ContainerSpec{
+		ID:         containerID(string(pod.UID), c.Name, attempt),
+		Image:      c.Image,
+		Labels:     containerLabels(pod, c.Name, attempt),
+		Command:    c.Command,
+		Args:       c.Args,
+		Env:        containerEnv(pod, c, st.podIP, pod.Status.HostIP),
+		WorkingDir: c.WorkingDir,
+		NetNSPath:  st.ns.Net,
+		IPCNSPath:  st.ns.IPC,
+		UTSNSPath:  st.ns.UTS,
+		Hostname:   podHostname(pod),
+	}
+	mounts, err := k.volumeMounts(pod, c)
+	if err != nil {
+		return spec, err
+	}
+	spec.Mounts = mounts
+	if lim := c.Resources.Limits; lim != nil {
+		if cpu, ok := lim[corev1.ResourceCPU]; ok {
+			spec.CPUPeriod = 100000
+			spec.CPUQuota = max(cpu.MilliValue()*100, 1000)
+		}
+		if mem, ok := lim[corev1.ResourceMemory]; ok {
+			spec.MemoryLimit = mem.Value()
+		}
+	}
+	if req, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
+		spec.CPUShares = uint64(max(req.MilliValue()*1024/1000, 2))
+	}
+	if sc := pod.Spec.SecurityContext; sc != nil {
+		spec.RunAsUser, spec.RunAsGroup = sc.RunAsUser, sc.RunAsGroup
+	}
+	if sc := c.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil {
+			spec.RunAsUser = sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			spec.RunAsGroup = sc.RunAsGroup
+		}
+		spec.ReadOnlyRootFS = sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem
+		spec.Privileged = sc.Privileged != nil && *sc.Privileged
+	}
+	if k.opts.LogContainers {
+		spec.LogPath = filepath.Join(k.podDir(string(pod.UID)), "logs", c.Name, strconv.Itoa(attempt)+".log")
+		spec.LogMaxSize = 10 << 20
+	}
+	return spec, nil
+}
+
+// probeContainers runs the due probes of the running containers and stops
+// those whose startup or liveness probe failed, for decide to restart.
+func (k *Kubelet) probeContainers(ctx context.Context, pod *corev1.Pod, st *podState, latest map[string]record, now time.Time) {
+	live := map[string]bool{}
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		r, ok := latest[c.Name]
+		if !ok || r.status.State != runtime.StateRunning {
+			continue
+		}
+		live[r.status.ID] = true
+		cp := st.probes[r.status.ID]
+		if cp == nil {
+			cp = &containerProbes{}
+			st.probes[r.status.ID] = cp
+		}
+		restart, why := runProbes(ctx, k.prober, c, cp, r.status.ID, st.podIP, r.status.StartedAt, now)
+		if restart {
+			k.log.Info("restarting container", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "reason", why)
+			if err := k.rt.StopContainer(ctx, r.status.ID, gracePeriod(pod)); err != nil {
+				k.log.Warn("stop container", "container", r.status.ID, "err", err)
+			}
+		}
+	}
+	for id := range st.probes {
+		if !live[id] {
+			delete(st.probes, id)
+		}
+	}
+}

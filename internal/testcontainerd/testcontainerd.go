@@ -62,17 +62,56 @@ func Start(t testing.TB) *Daemon {
 	d := &Daemon{Dir: dir, Address: filepath.Join(sock, "c.sock"), t: t, sock: sock}
 	t.Cleanup(d.cleanup)
 
+	d.start()
+	return d
+}
+
+// start starts the daemon process.
+func (d *Daemon) start() {
+	d.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	var err error
 	d.d, err = runtime.StartDaemon(ctx, runtime.DaemonOptions{
-		Dir:     dir,
+		Dir:     d.Dir,
 		Address: d.Address,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
-		t.Fatalf("testcontainerd: %v", err)
+		d.t.Fatalf("testcontainerd: %v", err)
 	}
-	return d
+}
+
+// Stop stops the daemon (SIGTERM, then SIGKILL), as an agent that exits
+// does; containers keep running under their shims. Clients from Client are
+// closed. Restart starts it again; if the test ends first, cleanup does.
+func (d *Daemon) Stop() {
+	d.mu.Lock()
+	if d.client != nil {
+		_ = d.client.Close()
+		d.client = nil
+	}
+	d.mu.Unlock()
+	d.d.Stop()
+}
+
+// Restart stops the daemon if it runs and starts it again on the same
+// directories and socket, as an agent that restarts its containerd does.
+// Call Client again for a client.
+func (d *Daemon) Restart() {
+	d.t.Helper()
+	d.Stop()
+	d.start()
+}
+
+// running says whether the daemon process is up.
+func (d *Daemon) running() bool {
+	select {
+	case <-d.d.Done():
+		return false
+	default:
+		return true
+	}
 }
 
 // skipOrFail skips the test, or fails it when CI=true.
@@ -112,6 +151,9 @@ func (d *Daemon) Client() *containerd.Client {
 // its directories and removes the socket directory.
 func (d *Daemon) cleanup() {
 	if d.d != nil {
+		if !d.running() {
+			d.start() // to clean up what runs under it
+		}
 		if err := d.killTasks(); err != nil {
 			d.t.Logf("testcontainerd: killing tasks: %v", err)
 		}

@@ -36,6 +36,23 @@ func TestStartServesAndCleansUp(t *testing.T) {
 	}
 }
 
+func TestCleanupAfterStop(t *testing.T) {
+	var sock string
+	t.Run("stopped", func(t *testing.T) {
+		d := Start(t)
+		sock = d.sock
+		d.Stop()
+		d.Restart()
+		if _, err := d.Client().Version(context.Background()); err != nil {
+			t.Fatalf("after Restart: %v", err)
+		}
+		d.Stop() // the test ends with the daemon down: cleanup copes
+	})
+	if _, err := os.Stat(sock); sock != "" && !os.IsNotExist(err) {
+		t.Errorf("socket directory %s still there: %v", sock, err)
+	}
+}
+
 func TestUnescapeMountPath(t *testing.T) {
 	for in, want := range map[string]string{
 		`/a/b`:        "/a/b",

@@ -158,6 +158,7 @@ func TestContainers(t *testing.T) {
 		{"SharedNamespaces", testSharedNamespaces},
 		{"Exec", testExec},
 		{"LogsWhileRunning", testLogsWhileRunning},
+		{"LogRotation", testLogRotation},
 		{"RemoveLeavesNothing", testRemoveLeavesNothing},
 		{"ListByPodUID", testListByPodUID},
 		{"RestartedRuntimeAdopts", testRestartedRuntimeAdopts},
@@ -422,6 +423,31 @@ func testLogsWhileRunning(t *testing.T, e *testEnv) {
 	}
 	if st := e.status("chatter"); st.State != runtime.StateRunning {
 		t.Errorf("state %s, want Running", st.State)
+	}
+}
+
+func testLogRotation(t *testing.T, e *testEnv) {
+	spec := e.spec("rotating", "lines", "1000")
+	spec.LogMaxSize = 4096
+	e.run(spec)
+	e.wait("rotating")
+	path := filepath.Join(e.logDir, "rotating.log")
+	for _, p := range []string{path, path + ".1"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Size() > 4096 || fi.Size() == 0 {
+			t.Errorf("%s: %v, %v; want a file of at most 4096 bytes", p, fi, err)
+		}
+	}
+	if _, err := os.Stat(path + ".2"); !os.IsNotExist(err) {
+		t.Errorf("more than one rotated file kept: %v", err)
+	}
+	var buf bytes.Buffer
+	tail := int64(2)
+	if err := logs.ReadLogs(context.Background(), path, logs.ReadOptions{TailLines: &tail}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); got != "line 998\nline 999\n" {
+		t.Errorf("last two lines: %q", got)
 	}
 }
 

@@ -69,6 +69,9 @@ func (d *Daemon) RuncRoot() string { return filepath.Join(d.dir, "state", "runc"
 // LogPath returns the file containerd's own output goes to.
 func (d *Daemon) LogPath() string { return d.logPath }
 
+// Pid returns the daemon's process ID.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
 // Done returns a channel closed when the daemon process has exited.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
 

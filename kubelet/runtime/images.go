@@ -6,15 +6,15 @@ import (
 	"os"
 
 	containerd "github.com/containerd/containerd"
-	"github.com/containerd/containerd/reference/docker"
 	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	corev1 "k8s.io/api/core/v1"
 )
 
 // NormalizeImage returns the full name containerd keeps an image under, as
 // Kubernetes resolves a pod's image: "app" is "docker.io/library/app:latest".
 func NormalizeImage(ref string) (string, error) {
-	named, err := docker.ParseDockerRef(ref)
+	named, err := reference.ParseDockerRef(ref)
 	if err != nil {
 		return "", fmt.Errorf("image %q: %w", ref, err)
 	}

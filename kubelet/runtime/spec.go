@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/containerd/containerd/containers"
 	"github.com/containerd/containerd/oci"
@@ -47,6 +48,7 @@ func specOpts(spec ContainerSpec, argv []string) ([]oci.SpecOpts, error) {
 		// As CRI runtimes do; the container's own env may still override it.
 		env = append([]string{"HOSTNAME=" + spec.Hostname}, env...)
 	}
+	env = dedupEnv(env)
 	if len(env) > 0 {
 		opts = append(opts, oci.WithEnv(env))
 	}
@@ -126,6 +128,23 @@ func specOpts(spec ContainerSpec, argv []string) ([]oci.SpecOpts, error) {
 		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
 	}
 	return opts, nil
+}
+
+// dedupEnv keeps one entry per name: the last one's value, at the first
+// one's place, as a process would see it had each been set in turn.
+func dedupEnv(env []string) []string {
+	at := make(map[string]int, len(env))
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if i, ok := at[name]; ok {
+			out[i] = kv
+			continue
+		}
+		at[name] = len(out)
+		out = append(out, kv)
+	}
+	return out
 }
 
 // userOpts replaces the image's user and group as runAsUser and runAsGroup

@@ -8,6 +8,7 @@
 //	trap DIR         on SIGTERM write DIR/terminated and exit 0
 //	ignore           ignore SIGTERM and sleep until killed
 //	chatter          print a line to stdout and one to stderr, then sleep
+//	lines N          print "line 0" to "line N-1", then exit 0
 //	oom              allocate memory until killed
 package main
 
@@ -54,6 +55,11 @@ func main() {
 		fmt.Println("hello stdout")
 		fmt.Fprintln(os.Stderr, "hello stderr")
 		sleep()
+	case "lines":
+		n, _ := strconv.Atoi(os.Args[2])
+		for i := range n {
+			fmt.Printf("line %d\n", i)
+		}
 	case "oom":
 		var keep [][]byte
 		for {

@@ -1,0 +1,138 @@
+package kubelet
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/kubelet/runtime"
+)
+
+var t0 = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+
+func running(attempt int) record {
+	return record{attempt: attempt, status: runtime.ContainerStatus{ID: "x", State: runtime.StateRunning}}
+}
+
+func exited(attempt, code int, finished time.Time) record {
+	return record{attempt: attempt, status: runtime.ContainerStatus{ID: "x", State: runtime.StateExited, ExitCode: code, FinishedAt: finished}}
+}
+
+func testPod(policy corev1.RestartPolicy, inits []string, containers ...string) *corev1.Pod {
+	p := &corev1.Pod{Spec: corev1.PodSpec{RestartPolicy: policy}}
+	for _, n := range inits {
+		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: n})
+	}
+	for _, n := range containers {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: n})
+	}
+	return p
+}
+
+// decision is a plan in words, for comparing.
+type decision struct {
+	Start    []string // name@attempt, "+init" for init containers
+	Backoff  []string
+	InitDone bool
+	Failed   bool
+}
+
+func describe(p plan) decision {
+	d := decision{InitDone: p.initDone, Failed: p.failed}
+	for _, s := range p.start {
+		n := s.container.Name + "@" + string(rune('0'+s.attempt))
+		if s.init {
+			n += "+init"
+		}
+		d.Start = append(d.Start, n)
+	}
+	for n := range p.backoff {
+		d.Backoff = append(d.Backoff, n)
+	}
+	return d
+}
+
+func TestDecide(t *testing.T) {
+	now := t0.Add(time.Hour)
+	tests := []struct {
+		name   string
+		pod    *corev1.Pod
+		latest map[string]record
+		want   decision
+	}{
+		{"new pod starts all containers", testPod(corev1.RestartPolicyAlways, nil, "a", "b"), nil,
+			decision{Start: []string{"a@0", "b@0"}, InitDone: true}},
+		{"running stays", testPod(corev1.RestartPolicyAlways, nil, "a"), map[string]record{"a": running(0)},
+			decision{InitDone: true}},
+		{"first init container first", testPod(corev1.RestartPolicyAlways, []string{"i1", "i2"}, "a"), nil,
+			decision{Start: []string{"i1@0+init"}}},
+		{"init containers one at a time", testPod(corev1.RestartPolicyAlways, []string{"i1", "i2"}, "a"),
+			map[string]record{"i1": running(0)}, decision{}},
+		{"next init after success", testPod(corev1.RestartPolicyAlways, []string{"i1", "i2"}, "a"),
+			map[string]record{"i1": exited(0, 0, t0)}, decision{Start: []string{"i2@0+init"}}},
+		{"containers after all inits", testPod(corev1.RestartPolicyAlways, []string{"i1"}, "a"),
+			map[string]record{"i1": exited(0, 0, t0)}, decision{Start: []string{"a@0"}, InitDone: true}},
+		{"failed init restarted", testPod(corev1.RestartPolicyOnFailure, []string{"i1"}, "a"),
+			map[string]record{"i1": exited(0, 1, t0)}, decision{Start: []string{"i1@1+init"}}},
+		{"failed init under Never fails the pod", testPod(corev1.RestartPolicyNever, []string{"i1"}, "a"),
+			map[string]record{"i1": exited(0, 1, t0)}, decision{Failed: true}},
+		{"Always restarts a completed container", testPod(corev1.RestartPolicyAlways, nil, "a"),
+			map[string]record{"a": exited(0, 0, t0)}, decision{Start: []string{"a@1"}, InitDone: true}},
+		{"OnFailure keeps a completed container", testPod(corev1.RestartPolicyOnFailure, nil, "a"),
+			map[string]record{"a": exited(0, 0, t0)}, decision{InitDone: true}},
+		{"OnFailure restarts a failed container", testPod(corev1.RestartPolicyOnFailure, nil, "a"),
+			map[string]record{"a": exited(2, 1, t0)}, decision{Start: []string{"a@3"}, InitDone: true}},
+		{"Never keeps a failed container", testPod(corev1.RestartPolicyNever, nil, "a"),
+			map[string]record{"a": exited(0, 1, t0)}, decision{InitDone: true}},
+		{"crash loop waits out its backoff", testPod(corev1.RestartPolicyAlways, nil, "a"),
+			map[string]record{"a": exited(3, 1, now.Add(-30*time.Second))}, decision{Backoff: []string{"a"}, InitDone: true}},
+		{"crash loop restarts after its backoff", testPod(corev1.RestartPolicyAlways, nil, "a"),
+			map[string]record{"a": exited(3, 1, now.Add(-81*time.Second))}, decision{Start: []string{"a@4"}, InitDone: true}},
+		{"a created container is started", testPod(corev1.RestartPolicyAlways, nil, "a"),
+			map[string]record{"a": {attempt: 1, status: runtime.ContainerStatus{ID: "c", State: runtime.StateCreated}}},
+			decision{Start: []string{"a@1"}, InitDone: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := describe(decide(tt.pod, tt.latest, now))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("decide (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	for n, want := range map[int]time.Duration{1: 10 * time.Second, 2: 20 * time.Second, 3: 40 * time.Second, 6: 5 * time.Minute, 30: 5 * time.Minute} {
+		if got := backoffDelay(n); got != want {
+			t.Errorf("backoffDelay(%d) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestContainerID(t *testing.T) {
+	uid := "0b5e2f7c-4a8d-4d7e-9a59-6b1c2d3e4f50"
+	if got := containerID(uid, "app", 2); got != uid+"-app-2" {
+		t.Errorf("containerID = %q", got)
+	}
+	long := containerID(uid, strings.Repeat("c", 63), 12)
+	if len(long) > maxContainerID || !strings.HasPrefix(long, uid) || !strings.HasSuffix(long, "-12") {
+		t.Errorf("containerID of a long name = %q (%d bytes)", long, len(long))
+	}
+	if long == containerID(uid, strings.Repeat("c", 62)+"d", 12) {
+		t.Error("two long names give one ID")
+	}
+}
+
+func TestLatestRecords(t *testing.T) {
+	st := func(id, name, attempt string) runtime.ContainerStatus {
+		return runtime.ContainerStatus{ID: id, Labels: map[string]string{runtime.LabelContainerName: name, runtime.LabelAttempt: attempt}}
+	}
+	got := latestRecords([]runtime.ContainerStatus{st("a1", "a", "1"), st("a3", "a", "3"), st("a2", "a", "2"), st("b0", "b", "0"), st("bad", "b", "x")})
+	if got["a"].status.ID != "a3" || got["a"].attempt != 3 || got["b"].status.ID != "b0" || len(got) != 2 {
+		t.Errorf("latestRecords = %+v", got)
+	}
+}

@@ -10,8 +10,17 @@
 //	func TestRun(t *testing.T) {
 //		d := testcontainerd.Start(t)
 //		client := d.Client() // namespace "berth"; closed when the test ends
-//		// ... or give d.Address to the code under test
+//		// ... or give d.Address to the code under test, with d.RuncRoot():
+//		rt, err := runtime.New(runtime.Options{Address: d.Address, RuncRoot: d.RuncRoot(), ...})
 //	}
+//
+// RuncRoot keeps runc's state in the daemon's own directory: runc's default,
+// /run/containerd/runc/<namespace>, is shared by every daemon on the
+// machine, and tests running at once may use the same container IDs.
+//
+// Stop and Restart stop the daemon and start it again on the same
+// directories, as an agent that restarts its containerd does; containers
+// keep running under their shims meanwhile.
 //
 // Start skips the test when it does not run as root or when containerd, its
 // runc shim or runc is missing, with a message naming the packages to

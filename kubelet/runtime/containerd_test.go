@@ -282,6 +282,7 @@ func testStopDeliversSIGTERM(t *testing.T, e *testEnv) {
 
 func testStopKillsAfterGrace(t *testing.T, e *testEnv) {
 	e.run(e.spec("stubborn", "ignore"))
+	e.waitLog("stubborn", "ready\n") // SIGTERM is ignored from here on
 	if err := e.rt.StopContainer(context.Background(), "stubborn", 300*time.Millisecond); err != nil {
 		t.Fatalf("StopContainer: %v", err)
 	}

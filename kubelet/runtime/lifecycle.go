@@ -136,11 +136,15 @@ func (c *Containerd) StartContainer(ctx context.Context, id string) error {
 	default:
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
+	// Read before starting: a process that exits at once must not have
+	// finished before it started.
+	startedAt := c.now()
 	if err := task.Start(ctx); err != nil {
 		return c.startFailed(ctx, ctr, task, err)
 	}
-	if _, err := ctr.SetLabels(ctx, map[string]string{labelStartedAt: formatTime(c.now())}); err != nil {
-		return fmt.Errorf("start container %s: record start time: %w", id, err)
+	if _, err := ctr.SetLabels(ctx, map[string]string{labelStartedAt: formatTime(startedAt)}); err != nil {
+		// It runs: say so. Its status falls back on the container's update time.
+		c.log.Warn("record a container's start time", "container", id, "err", err)
 	}
 	return nil
 }

@@ -5,8 +5,8 @@
 //	echo WORDS...    print the words on one line, then exit 0
 //	exit N           exit with code N
 //	sleep            sleep until killed (as PID 1, SIGTERM does not kill it)
-//	trap DIR         on SIGTERM write DIR/terminated and exit 0
-//	ignore           ignore SIGTERM and sleep until killed
+//	trap DIR         print "ready"; on SIGTERM write DIR/terminated and exit 0
+//	ignore           ignore SIGTERM, print "ready" and sleep until killed
 //	chatter          print a line to stdout and one to stderr, then sleep
 //	lines N          print "line 0" to "line N-1", then exit 0
 //	oom              allocate memory until killed
@@ -50,6 +50,7 @@ func main() {
 		os.Exit(0)
 	case "ignore":
 		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
 		sleep()
 	case "chatter":
 		fmt.Println("hello stdout")

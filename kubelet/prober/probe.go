@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/kubelet/runtime"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -21,9 +22,10 @@ type Target struct {
 	// PodIP is the default host of httpGet and tcpSocket probes.
 	PodIP string
 	// Exec runs cmd in the container and returns its exit code and
-	// combined output; err is for a command that could not be run (a
-	// context deadline error means it timed out). Nil makes exec probes
-	// Unknown.
+	// combined output; err is for a command that could not be run, except
+	// runtime.ErrExecTimeout or a context deadline error, which mean it
+	// timed out (a Failure, as the kubelet's). Nil makes exec probes
+	// Unknown. The runtime's Containerd.Exec fits, bound to a container.
 	Exec func(ctx context.Context, cmd []string, timeout time.Duration) (exitCode int, output []byte, err error)
 	// Dial opens connections for httpGet and tcpSocket probes, e.g. from
 	// inside the node's network namespace; nil uses a net.Dialer.
@@ -80,7 +82,7 @@ func probeExec(ctx context.Context, cmd []string, timeout time.Duration, t Targe
 		out = out[:maxOutput]
 	}
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, runtime.ErrExecTimeout), errors.Is(err, context.DeadlineExceeded):
 		return Failure, fmt.Sprintf("command %q timed out", strings.Join(cmd, " "))
 	case err != nil:
 		return Unknown, fmt.Sprintf("exec %q: %v", strings.Join(cmd, " "), err)

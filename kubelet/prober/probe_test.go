@@ -3,6 +3,7 @@ package prober
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/kubelet/runtime"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -36,6 +38,8 @@ func TestProbeExec(t *testing.T) {
 		{"exit 0", exec(0, "ok\n", nil), Success, "ok\n"},
 		{"exit 1", exec(1, "bad\n", nil), Failure, "bad\n"},
 		{"timed out", exec(-1, "", context.DeadlineExceeded), Failure, `command "cat /tmp/healthy" timed out`},
+		{"runtime timeout", exec(0, "", fmt.Errorf("exec: %w after 2s", runtime.ErrExecTimeout)), Failure, `command "cat /tmp/healthy" timed out`},
+		{"not running", exec(0, "", fmt.Errorf("exec: %w", runtime.ErrNotRunning)), Unknown, `exec "cat /tmp/healthy": exec: container not running`},
 		{"could not run", exec(-1, "", errors.New("no such container")), Unknown, `exec "cat /tmp/healthy": no such container`},
 		{"no exec", nil, Unknown, "exec probes are not available"},
 	}

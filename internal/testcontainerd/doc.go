@@ -22,10 +22,10 @@
 // directories, as an agent that restarts its containerd does; containers
 // keep running under their shims meanwhile.
 //
-// Start skips the test when it does not run as root or when containerd, its
-// runc shim or runc is missing, with a message naming the packages to
-// install; with CI=true it fails instead, because CI machines must run every
-// test.
+// Start skips the test when it does not run as root, and when containerd,
+// its runc shim or runc is missing, with a message naming the packages to
+// install; with CI=true a missing binary fails the test instead, because CI
+// machines must run every test.
 //
 // t.Cleanup kills every task the daemon still runs (in every namespace),
 // stops the daemon (SIGTERM, then SIGKILL), unmounts whatever is left mounted

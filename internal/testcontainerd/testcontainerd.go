@@ -44,11 +44,12 @@ type Daemon struct {
 
 // Start starts a private containerd for the test and returns once it serves.
 // t.Cleanup stops it and removes everything it left. The test is skipped when
-// not run as root or when containerd or runc is missing (failed with CI=true).
+// not run as root, and when containerd or runc is missing (failed instead
+// with CI=true).
 func Start(t testing.TB) *Daemon {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "containerd tests need root")
+		t.Skip("containerd tests need root") // even with CI=true: CI runs them as root
 	}
 	if err := runtime.CheckBinaries(); err != nil {
 		skipOrFail(t, err.Error())
@@ -114,7 +115,8 @@ func (d *Daemon) running() bool {
 	}
 }
 
-// skipOrFail skips the test, or fails it when CI=true.
+// skipOrFail skips the test, or fails it when CI=true: CI machines have
+// everything installed.
 func skipOrFail(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"os"
 	"slices"
 	"testing"
 
@@ -197,7 +198,10 @@ func TestSpecOptsSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(priv.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") || len(priv.Linux.MaskedPaths) != 0 || priv.Linux.Seccomp != nil {
+	// A privileged container gets the capabilities the kubelet has: all of
+	// them as root.
+	hasSysAdmin := slices.Contains(priv.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+	if hasSysAdmin != (os.Geteuid() == 0) || len(priv.Linux.MaskedPaths) != 0 || priv.Linux.Seccomp != nil {
 		t.Errorf("privileged: caps %v, masked %v, seccomp %v", priv.Process.Capabilities.Bounding, priv.Linux.MaskedPaths, priv.Linux.Seccomp)
 	}
 	if d := priv.Linux.Resources.Devices; len(d) == 0 || !d[len(d)-1].Allow || d[len(d)-1].Access != "rwm" {

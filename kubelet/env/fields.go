@@ -81,6 +81,9 @@ func resourceValue(pod *corev1.Pod, c *corev1.Container, fs *corev1.ResourceFiel
 			return "", fmt.Errorf("resourceFieldRef: container %s not found in pod %s/%s", fs.ContainerName, pod.Namespace, pod.Name)
 		}
 	}
+	if target == nil {
+		return "", fmt.Errorf("resourceFieldRef %s: containerName is required", fs.Resource)
+	}
 	divisor := fs.Divisor
 	if divisor.IsZero() {
 		divisor = resource.MustParse("1")
@@ -136,4 +139,18 @@ func findContainer(pod *corev1.Pod, name string) *corev1.Container {
 		}
 	}
 	return nil
+}
+
+// FieldValue is the value of a downward API field path of pod (as in
+// valueFrom.fieldRef and downwardAPI volume files); the pod's addresses
+// and node come from in.
+func FieldValue(pod *corev1.Pod, path string, in Inputs) (string, error) {
+	return fieldValue(pod, path, in)
+}
+
+// ResourceValue is the value of a resourceFieldRef for container c of pod
+// (c may be nil when fs names a container), limits not set taken from
+// allocatable.
+func ResourceValue(pod *corev1.Pod, c *corev1.Container, fs *corev1.ResourceFieldSelector, allocatable corev1.ResourceList) (string, error) {
+	return resourceValue(pod, c, fs, allocatable)
 }

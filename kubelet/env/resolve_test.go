@@ -258,3 +258,15 @@ func TestResolveNilGetters(t *testing.T) {
 		t.Fatalf("error = %v, want NotFound", err)
 	}
 }
+
+func TestResourceValueNeedsContainer(t *testing.T) {
+	_, err := ResourceValue(testPod(), nil, &corev1.ResourceFieldSelector{Resource: "limits.cpu"}, nil)
+	if err == nil || err.Error() != "resourceFieldRef limits.cpu: containerName is required" {
+		t.Fatalf("error = %v", err)
+	}
+	v, err := ResourceValue(testPod(), nil, &corev1.ResourceFieldSelector{Resource: "limits.memory", ContainerName: "side",
+		Divisor: resource.MustParse("1Mi")}, nil)
+	if err != nil || v != "64" {
+		t.Fatalf("ResourceValue = %q, %v; want 64", v, err)
+	}
+}

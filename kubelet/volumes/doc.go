@@ -1,7 +1,8 @@
 // Package volumes materialises a pod's volumes on the host and tells the
 // runtime which host paths to bind-mount where, as the kubelet's volume
 // manager does for the volume types berth supports: emptyDir, configMap,
-// secret and hostPath. It also writes each pod's /etc/hosts and
+// secret, downwardAPI, projected (configMap, secret and downwardAPI
+// sources; not serviceAccountToken) and hostPath. It also writes each pod's /etc/hosts and
 // /etc/resolv.conf.
 //
 // Layout under the Manager's directory, per pod:
@@ -11,7 +12,7 @@
 //	<dir>/<podUID>/resolv.conf
 //	<dir>/<podUID>/containers/<name>/termination-log
 //
-// ConfigMap and secret volumes are written like the kubelet's AtomicWriter
+// ConfigMap, secret, downwardAPI and projected volumes are written like the kubelet's AtomicWriter
 // (files in a timestamped directory behind a "..data" symlink swapped by
 // rename), so calling Setup again updates them in place and running
 // containers see the new contents; subPath mounts of them, as in

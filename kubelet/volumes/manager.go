@@ -26,6 +26,10 @@ type Getter struct {
 // Calls for different pods may run concurrently; calls for one pod must
 // not.
 type Manager struct {
+	// NodeAllocatable fills the limits a container does not set for
+	// downwardAPI resourceFieldRef files, as the kubelet does.
+	NodeAllocatable corev1.ResourceList
+
 	dir string
 	get Getter
 }
@@ -68,11 +72,15 @@ func (m *Manager) Setup(pod *corev1.Pod) (map[string]string, error) {
 			err = m.setupConfigMap(pod, v.ConfigMap, path)
 		case v.Secret != nil:
 			err = m.setupSecret(pod, v.Secret, path)
+		case v.DownwardAPI != nil:
+			err = m.setupDownwardAPI(pod, v.DownwardAPI, path)
+		case v.Projected != nil:
+			err = m.setupProjected(pod, v.Projected, path)
 		case v.HostPath != nil:
 			path = filepath.Clean(v.HostPath.Path)
 			err = checkHostPath(path, v.HostPath.Type)
 		default:
-			err = errors.New("volume type not supported by berth (emptyDir, configMap, secret, hostPath are)")
+			err = errors.New("volume type not supported by berth (emptyDir, configMap, secret, downwardAPI, projected, hostPath are)")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("MountVolume.SetUp failed for volume %q : %w", v.Name, err)

@@ -10,8 +10,8 @@ import (
 )
 
 // Mounts returns the bind mounts of container c's volumeMounts, given the
-// host paths Setup returned. configMap and secret volumes are always
-// read-only, as in Kubernetes. A subPath is joined to the volume's path
+// host paths Setup returned. configMap, secret, downwardAPI and projected
+// volumes are always read-only, as in Kubernetes. A subPath is joined to the volume's path
 // and created (with the volume root's mode) when missing, as the kubelet
 // does; it must be relative, must not contain "..", and must not lead out
 // of the volume through a symlink. subPathExpr is not supported.
@@ -46,7 +46,7 @@ func (m *Manager) Mounts(pod *corev1.Pod, c *corev1.Container, paths map[string]
 		out = append(out, Mount{
 			HostPath:      host,
 			ContainerPath: vm.MountPath,
-			ReadOnly:      vm.ReadOnly || v.ConfigMap != nil || v.Secret != nil,
+			ReadOnly:      vm.ReadOnly || v.ConfigMap != nil || v.Secret != nil || v.DownwardAPI != nil || v.Projected != nil,
 		})
 	}
 	return out, nil

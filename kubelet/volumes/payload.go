@@ -15,20 +15,38 @@ import (
 const defaultMode = 0o644
 
 func (m *Manager) setupConfigMap(pod *corev1.Pod, src *corev1.ConfigMapVolumeSource, path string) error {
-	optional := src.Optional != nil && *src.Optional
+	payload, err := m.configMapPayload(pod, src.Name, src.Items, src.DefaultMode, src.Optional)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, payload)
+}
+
+func (m *Manager) setupSecret(pod *corev1.Pod, src *corev1.SecretVolumeSource, path string) error {
+	payload, err := m.secretPayload(pod, src.SecretName, src.Items, src.DefaultMode, src.Optional)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, payload)
+}
+
+// configMapPayload is the files of a ConfigMap (or of its items); a missing
+// optional ConfigMap gives none.
+func (m *Manager) configMapPayload(pod *corev1.Pod, name string, items []corev1.KeyToPath, mode *int32, opt *bool) (map[string]file, error) {
+	optional := opt != nil && *opt
 	var cm *corev1.ConfigMap
 	var err error
 	if m.get.ConfigMap != nil {
-		cm, err = m.get.ConfigMap(pod.Namespace, src.Name)
+		cm, err = m.get.ConfigMap(pod.Namespace, name)
 	}
 	switch {
 	case (err == nil && cm == nil) || apierrors.IsNotFound(err):
 		if !optional {
-			return apierrors.NewNotFound(schema.GroupResource{Resource: "configmap"}, src.Name)
+			return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "configmap"}, name)
 		}
 		cm = &corev1.ConfigMap{}
 	case err != nil:
-		return fmt.Errorf("get configmap %s/%s: %w", pod.Namespace, src.Name, err)
+		return nil, fmt.Errorf("get configmap %s/%s: %w", pod.Namespace, name, err)
 	}
 	data := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
 	for k, v := range cm.Data {
@@ -37,41 +55,31 @@ func (m *Manager) setupConfigMap(pod *corev1.Pod, src *corev1.ConfigMapVolumeSou
 	for k, v := range cm.BinaryData {
 		data[k] = v
 	}
-	payload, err := makePayload(data, src.Items, src.DefaultMode, optional, "configmap references non-existent config key: %s")
-	if err != nil {
-		return err
-	}
-	return writeAtomic(path, payload)
+	return makePayload(data, items, mode, optional, "configmap references non-existent config key: %s")
 }
 
-func (m *Manager) setupSecret(pod *corev1.Pod, src *corev1.SecretVolumeSource, path string) error {
-	optional := src.Optional != nil && *src.Optional
+// secretPayload is configMapPayload for Secrets.
+func (m *Manager) secretPayload(pod *corev1.Pod, name string, items []corev1.KeyToPath, mode *int32, opt *bool) (map[string]file, error) {
+	optional := opt != nil && *opt
 	var s *corev1.Secret
 	var err error
 	if m.get.Secret != nil {
-		s, err = m.get.Secret(pod.Namespace, src.SecretName)
+		s, err = m.get.Secret(pod.Namespace, name)
 	}
 	switch {
 	case (err == nil && s == nil) || apierrors.IsNotFound(err):
 		if !optional {
-			return apierrors.NewNotFound(schema.GroupResource{Resource: "secret"}, src.SecretName)
+			return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "secret"}, name)
 		}
 		s = &corev1.Secret{}
 	case err != nil:
-		return fmt.Errorf("get secret %s/%s: %w", pod.Namespace, src.SecretName, err)
+		return nil, fmt.Errorf("get secret %s/%s: %w", pod.Namespace, name, err)
 	}
-	data := make(map[string][]byte, len(s.Data)+len(s.StringData))
-	for k, v := range s.StringData {
-		data[k] = []byte(v)
-	}
+	data := make(map[string][]byte, len(s.Data))
 	for k, v := range s.Data {
 		data[k] = v
 	}
-	payload, err := makePayload(data, src.Items, src.DefaultMode, optional, "references non-existent secret key: %s")
-	if err != nil {
-		return err
-	}
-	return writeAtomic(path, payload)
+	return makePayload(data, items, mode, optional, "references non-existent secret key: %s")
 }
 
 // makePayload is the kubelet's MakePayload: every key as a file of its own

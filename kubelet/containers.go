@@ -3,7 +3,6 @@ package kubelet
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -168,35 +167,4 @@ func containerLabels(pod *corev1.Pod, name string, attempt int) map[string]strin
 		runtime.LabelContainerName: name,
 		runtime.LabelAttempt:       strconv.Itoa(attempt),
 	}
-}
-
-// containerEnv is the container's env entries with plain values, and the
-// pod's name, namespace and IP where fieldRefs ask for them, as NAME=value.
-func containerEnv(pod *corev1.Pod, c *corev1.Container, podIP, hostIP string) []string {
-	var env []string
-	for _, e := range c.Env {
-		v := e.Value
-		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
-			switch e.ValueFrom.FieldRef.FieldPath {
-			case "metadata.name":
-				v = pod.Name
-			case "metadata.namespace":
-				v = pod.Namespace
-			case "metadata.uid":
-				v = string(pod.UID)
-			case "spec.nodeName":
-				v = pod.Spec.NodeName
-			case "status.podIP":
-				v = podIP
-			case "status.hostIP":
-				v = hostIP
-			default:
-				continue
-			}
-		} else if e.ValueFrom != nil {
-			continue
-		}
-		env = append(env, fmt.Sprintf("%s=%s", e.Name, v))
-	}
-	return env
 }

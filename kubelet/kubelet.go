@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
+	"github.com/berth-dev/berth/kubelet/volumes"
 )
 
 // Options configure a [Kubelet].
@@ -90,6 +92,8 @@ type Kubelet struct {
 	workers *podWorkers
 	images  *imageImporter
 	prober  prober
+	vols    *volumes.Manager
+	hostIP  atomic.Pointer[string] // the node's InternalIP, as last found
 }
 
 // podNetwork is what the kubelet needs of a [network.Network].
@@ -140,6 +144,7 @@ func New(opts Options) (*Kubelet, error) {
 		now:     opts.Now,
 	}
 	k.prober = &netProber{rt: opts.Runtime, hostNetNS: opts.HostNetNS}
+	k.vols = volumes.New(k.podsDir, volumes.Getter{ConfigMap: k.getConfigMap, Secret: k.getSecret})
 	k.images = newImageImporter(filepath.Join(dataDir, "images"), opts.Runtime, k.log)
 	k.workers = newPodWorkers(k)
 	return k, nil
@@ -205,4 +210,21 @@ func (k *Kubelet) Run(ctx context.Context) error {
 			k.collectGarbage(ctx)
 		}
 	}
+}
+
+// getTimeout bounds the API reads of configMaps and secrets.
+const getTimeout = 10 * time.Second
+
+// getConfigMap reads a ConfigMap for volumes and env.
+func (k *Kubelet) getConfigMap(ns, name string) (*corev1.ConfigMap, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), getTimeout)
+	defer cancel()
+	return k.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+// getSecret reads a Secret for volumes and env.
+func (k *Kubelet) getSecret(ns, name string) (*corev1.Secret, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), getTimeout)
+	defer cancel()
+	return k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 }

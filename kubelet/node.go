@@ -124,6 +124,7 @@ func (k *Kubelet) postNodeStatus(ctx context.Context) {
 		k.log.Warn("node address", "err", err)
 	} else {
 		addrs = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}}, addrs...)
+		k.hostIP.Store(&ip)
 	}
 	node.Status.Addresses = addrs
 	node.Status.NodeInfo = nodeInfo()

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/berth-dev/berth/kubelet/env"
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
 )
@@ -41,6 +42,11 @@ type podState struct {
 	podIP  string
 	probes map[string]*containerProbes // by container ID
 	pulls  map[string]*pullFailure     // by container name
+	// volPaths are the pod's volumes on the host (volume name → path),
+	// set up at volSetAt; hostsFile and resolvFile its /etc files.
+	volPaths              map[string]string
+	volSetAt              time.Time
+	hostsFile, resolvFile string
 	// lastStatus is the status this worker last wrote.
 	lastStatus *corev1.PodStatus
 }
@@ -162,6 +168,11 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 		}
 		return false
 	}
+	now := k.now()
+	if err := k.ensureVolumes(pod, st, now); err != nil {
+		log.Warn("pod volumes", "err", err)
+		return false
+	}
 	statuses, err := k.podContainers(ctx, string(pod.UID))
 	if err != nil {
 		if ctx.Err() == nil {
@@ -169,7 +180,6 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 		}
 		return false
 	}
-	now := k.now()
 	latest := latestRecords(statuses)
 	k.removeOldAttempts(ctx, statuses, latest)
 	p := decide(pod, latest, now)
@@ -256,6 +266,8 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *corev1.Pod, st *podSt
 	delete(st.pulls, c.Name)
 	spec, err := k.containerSpec(pod, st, c, item.attempt)
 	if err != nil {
+		// Reported until a later pass gets further.
+		st.pulls[c.Name] = &pullFailure{reason: "CreateContainerConfigError", message: err.Error(), retryAt: now}
 		return err
 	}
 	if err := k.rt.CreateContainer(ctx, spec); err != nil {
@@ -275,18 +287,28 @@ func (k *Kubelet) containerSpec(pod *corev1.Pod, st *podState, c *corev1.Contain
 		Labels:     containerLabels(pod, c.Name, attempt),
 		Command:    c.Command,
 		Args:       c.Args,
-		Env:        containerEnv(pod, c, st.podIP, pod.Status.HostIP),
 		WorkingDir: c.WorkingDir,
 		NetNSPath:  st.ns.Net,
 		IPCNSPath:  st.ns.IPC,
 		UTSNSPath:  st.ns.UTS,
 		Hostname:   podHostname(pod),
 	}
-	mounts, err := k.volumeMounts(pod, c)
+	hostIP := ""
+	if ip := k.hostIP.Load(); ip != nil {
+		hostIP = *ip
+	}
+	vars, err := env.Resolve(pod, c, env.Inputs{
+		PodIP: st.podIP, PodIPs: []string{st.podIP}, HostIP: hostIP, NodeName: k.opts.NodeName,
+		ConfigMap: k.getConfigMap, Secret: k.getSecret,
+	})
 	if err != nil {
 		return spec, err
 	}
-	spec.Mounts = mounts
+	spec.Env = vars
+	spec.Command, spec.Args = env.Expand(c.Command, vars), env.Expand(c.Args, vars)
+	if spec.Mounts, err = k.containerMounts(pod, st, c); err != nil {
+		return spec, err
+	}
 	if lim := c.Resources.Limits; lim != nil {
 		if cpu, ok := lim[corev1.ResourceCPU]; ok {
 			spec.CPUPeriod = 100000

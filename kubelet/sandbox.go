@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
+	"github.com/berth-dev/berth/kubelet/volumes"
 )
 
 // maxHostname is the longest host name a pod gets.
@@ -67,10 +68,7 @@ func (k *Kubelet) removeSandbox(ctx context.Context, uid, namespace, name string
 	if err := ns.Remove(); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(k.podDir(uid)); err != nil {
-		return fmt.Errorf("remove pod directory: %w", err)
-	}
-	return nil
+	return k.vols.Cleanup(uid)
 }
 
 // podDir holds a pod's volumes and logs.
@@ -104,36 +102,48 @@ func podHostname(pod *corev1.Pod) string {
 	return h
 }
 
-// volumeMounts are the container's mounts of the pod's emptyDir and
-// hostPath volumes; an emptyDir is a directory under the pod's directory.
-// Other volume kinds are not supported yet.
-func (k *Kubelet) volumeMounts(pod *corev1.Pod, c *corev1.Container) ([]runtime.Mount, error) {
-	var mounts []runtime.Mount
-	for _, vm := range c.VolumeMounts {
-		var src string
-		for _, v := range pod.Spec.Volumes {
-			if v.Name != vm.Name {
-				continue
-			}
-			switch {
-			case v.EmptyDir != nil:
-				src = filepath.Join(k.podDir(string(pod.UID)), "volumes", v.Name)
-				if err := os.MkdirAll(src, 0o777); err != nil {
-					return nil, fmt.Errorf("volume %s: %w", v.Name, err)
-				}
-			case v.HostPath != nil:
-				src = v.HostPath.Path
-			default:
-				return nil, fmt.Errorf("volume %s: only emptyDir and hostPath volumes are supported", v.Name)
-			}
+// volumeRefresh is how often configMap and secret volumes are rewritten
+// from the API.
+const volumeRefresh = time.Minute
+
+// ensureVolumes sets up the pod's volumes (again every volumeRefresh, to
+// follow configMap and secret changes) and writes its /etc/hosts and
+// /etc/resolv.conf once it has an IP.
+func (k *Kubelet) ensureVolumes(pod *corev1.Pod, st *podState, now time.Time) error {
+	if st.volPaths == nil || now.Sub(st.volSetAt) >= volumeRefresh {
+		paths, err := k.vols.Setup(pod)
+		if err != nil {
+			return err
 		}
-		if src == "" {
-			return nil, fmt.Errorf("volume mount %s: no such volume", vm.Name)
-		}
-		if vm.SubPath != "" {
-			src = filepath.Join(src, filepath.Clean("/"+vm.SubPath))
-		}
-		mounts = append(mounts, runtime.Mount{HostPath: src, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly})
+		st.volPaths, st.volSetAt = paths, now
 	}
-	return mounts, nil
+	if st.hostsFile == "" {
+		hosts, resolv, err := k.vols.EtcFiles(pod, st.podIP, volumes.DNS{})
+		if err != nil {
+			return err
+		}
+		st.hostsFile, st.resolvFile = hosts, resolv
+	}
+	return nil
+}
+
+// containerMounts are c's volume mounts, /etc/hosts, /etc/resolv.conf and
+// its termination log.
+func (k *Kubelet) containerMounts(pod *corev1.Pod, st *podState, c *corev1.Container) ([]runtime.Mount, error) {
+	mounts, err := k.vols.Mounts(pod, c, st.volPaths)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts,
+		runtime.Mount{HostPath: st.hostsFile, ContainerPath: "/etc/hosts"},
+		runtime.Mount{HostPath: st.resolvFile, ContainerPath: "/etc/resolv.conf"})
+	termPath := c.TerminationMessagePath
+	if termPath == "" {
+		termPath = corev1.TerminationMessagePathDefault
+	}
+	logPath, err := k.vols.TerminationLogPath(string(pod.UID), c.Name)
+	if err != nil {
+		return nil, err
+	}
+	return append(mounts, runtime.Mount{HostPath: logPath, ContainerPath: termPath}), nil
 }

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/berth-dev/berth/kubelet/runtime"
@@ -16,8 +17,8 @@ import (
 // from what the API has.
 func (k *Kubelet) writeStatus(ctx context.Context, pod *corev1.Pod, st *podState, latest map[string]record, p plan, now time.Time) {
 	hostIP := ""
-	if ip, err := internalIP(k.opts.HostNetNS); err == nil {
-		hostIP = ip
+	if ip := k.hostIP.Load(); ip != nil {
+		hostIP = *ip
 	}
 	status := podStatus(pod, st, latest, p, hostIP, now)
 	if apiequality.Semantic.DeepEqual(pod.Status, status) {
@@ -29,7 +30,19 @@ func (k *Kubelet) writeStatus(ctx context.Context, pod *corev1.Pod, st *podState
 	}
 	updated := pod.DeepCopy()
 	updated.Status = status
-	if _, err := k.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
+	_, err := k.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// The informer's copy is behind: write onto the current one.
+		var cur *corev1.Pod
+		if cur, err = k.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); err == nil {
+			if cur.UID != pod.UID || cur.DeletionTimestamp != nil {
+				return
+			}
+			cur.Status = status
+			_, err = k.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
 		if ctx.Err() == nil {
 			k.log.Warn("write pod status", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,6 +157,12 @@ func TestKubeletRunsPods(t *testing.T) {
 		t.Errorf("node lease: %v", err)
 	}
 
+	if _, err := admin.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: "default"},
+		Data:       map[string]string{"greeting": "hi from a configmap"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	grace := int64(2)
 	box := createPod(t, admin, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "box", Namespace: "default"},
@@ -165,7 +172,14 @@ func TestKubeletRunsPods(t *testing.T) {
 			Containers: []corev1.Container{{
 				Name: "box", Image: "berth.dev/testbox:latest", ImagePullPolicy: corev1.PullIfNotPresent,
 				Command: []string{"sh", "-c", "echo hello; sleep 3600"},
+				Env: []corev1.EnvVar{{Name: "GREETING", ValueFrom: &corev1.EnvVarSource{
+					ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}, Key: "greeting"},
+				}}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/cfg"}},
 			}},
+			Volumes: []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{
+				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}},
+			}}},
 		},
 	})
 	hello := createPod(t, admin, &corev1.Pod{
@@ -200,6 +214,11 @@ func TestKubeletRunsPods(t *testing.T) {
 		if p.Status.PodIP == "" || p.Status.Phase != corev1.PodRunning || p.Status.HostIP != node.IP.String() {
 			t.Errorf("pod %s: phase %s, podIP %q, hostIP %q", p.Name, p.Status.Phase, p.Status.PodIP, p.Status.HostIP)
 		}
+	}
+	boxID := strings.TrimPrefix(boxPod.Status.ContainerStatuses[0].ContainerID, "containerd://")
+	code, out, err := rt.Exec(ctx, boxID, []string{"sh", "-c", `echo "$GREETING"; cat /etc/cfg/greeting; echo; hostname`}, 10*time.Second)
+	if want := "hi from a configmap\nhi from a configmap\nbox\n"; err != nil || code != 0 || string(out) != want {
+		t.Errorf("env, configMap volume and hostname in the box: exit %d, %v, output %q; want %q", code, err, out, want)
 	}
 	body := httpGetIn(t, node.Path, net.JoinHostPort(helloPod.Status.PodIP, "8080"), "/")
 	t.Logf("hello answered from the node namespace: %q", body)

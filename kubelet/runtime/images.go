@@ -13,10 +13,11 @@ import (
 
 // NormalizeImage returns the full name containerd keeps an image under, as
 // Kubernetes resolves a pod's image: "app" is "docker.io/library/app:latest".
+// An unparsable reference gives an error wrapping ErrInvalidImageName.
 func NormalizeImage(ref string) (string, error) {
 	named, err := reference.ParseDockerRef(ref)
 	if err != nil {
-		return "", fmt.Errorf("image %q: %w", ref, err)
+		return "", fmt.Errorf("%w %q: %w", ErrInvalidImageName, ref, err)
 	}
 	return named.String(), nil
 }
@@ -58,7 +59,7 @@ func (c *Containerd) EnsureImage(ctx context.Context, ref string, policy corev1.
 	ctx = c.withNS(ctx)
 	name, err := NormalizeImage(ref)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrImagePull, err)
+		return "", err
 	}
 	switch policy {
 	case corev1.PullNever, corev1.PullIfNotPresent, "":

@@ -18,7 +18,8 @@ type Runtime interface {
 	// EnsureImage makes ref present and unpacked as policy says (Never: it
 	// must be there already, else ErrImageNotPresent; IfNotPresent or "": pull
 	// if absent; Always: pull) and returns its image ID, the digest of its
-	// config. A failed pull wraps ErrImagePull and the registry's error.
+	// config. A failed pull wraps ErrImagePull and the registry's error; a
+	// reference that does not parse, ErrInvalidImageName.
 	EnsureImage(ctx context.Context, ref string, policy corev1.PullPolicy) (imageID string, err error)
 	// CreateContainer creates a container from spec; its image must be
 	// present (else ErrImageNotPresent). It does not start it.
@@ -198,6 +199,8 @@ var (
 	ErrImageNotPresent = errors.New("image not present")
 	// ErrImagePull: pulling the image failed; the error says why.
 	ErrImagePull = errors.New("image pull failed")
+	// ErrInvalidImageName: the image reference cannot be parsed.
+	ErrInvalidImageName = errors.New("invalid image name")
 	// ErrContainerNotFound: no container has the ID.
 	ErrContainerNotFound = errors.New("container not found")
 	// ErrNotRunning: the container's process does not run (Exec).

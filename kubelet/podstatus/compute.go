@@ -35,8 +35,8 @@ func Compute(pod *corev1.Pod, in Input) corev1.PodStatus {
 	if s.PodIP == "" && len(ips) > 0 {
 		s.PodIP = ips[0]
 	}
-	s.InitContainerStatuses = containerStatuses(pod, pod.Spec.InitContainers, in.Init, true)
-	s.ContainerStatuses = containerStatuses(pod, pod.Spec.Containers, in.Containers, false)
+	s.InitContainerStatuses = containerStatuses(pod, pod.Spec.InitContainers, in.Init, old.InitContainerStatuses, true)
+	s.ContainerStatuses = containerStatuses(pod, pod.Spec.Containers, in.Containers, old.ContainerStatuses, false)
 
 	s.Phase = phase(&pod.Spec, s.InitContainerStatuses, s.ContainerStatuses, in.Terminal, in.InitDone)
 	if old.Phase == corev1.PodSucceeded || old.Phase == corev1.PodFailed {

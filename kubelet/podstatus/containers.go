@@ -16,7 +16,7 @@ const (
 // containerStatuses converts the observed states of containers into
 // statuses in spec order. init marks init containers: a regular init
 // container is ready once it completed successfully.
-func containerStatuses(pod *corev1.Pod, containers []corev1.Container, states []ContainerState, init bool) []corev1.ContainerStatus {
+func containerStatuses(pod *corev1.Pod, containers []corev1.Container, states []ContainerState, previous []corev1.ContainerStatus, init bool) []corev1.ContainerStatus {
 	if len(containers) == 0 {
 		return nil
 	}
@@ -33,12 +33,7 @@ func containerStatuses(pod *corev1.Pod, containers []corev1.Container, states []
 		c := &containers[i]
 		cs, ok := byName[c.Name]
 		if !ok {
-			out = append(out, corev1.ContainerStatus{
-				Name:    c.Name,
-				Image:   c.Image,
-				State:   corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: defaultReason}},
-				Started: ptr(false),
-			})
+			out = append(out, missingStatus(pod, c, previous, defaultReason))
 			continue
 		}
 		st := corev1.ContainerStatus{
@@ -71,6 +66,44 @@ func containerStatuses(pod *corev1.Pod, containers []corev1.Container, states []
 		out = append(out, st)
 	}
 	return out
+}
+
+// missingStatus is the status of a container the kubelet has no state for,
+// as its convertToAPIContainerStatuses: the last status when it had
+// terminated; else waiting (defaultReason) keeping the restart count and
+// last termination, and a container that was running but vanished shows a
+// last termination "ContainerStatusUnknown" (exit 137) and, unless the pod
+// is being deleted, one more restart.
+func missingStatus(pod *corev1.Pod, c *corev1.Container, previous []corev1.ContainerStatus, defaultReason string) corev1.ContainerStatus {
+	st := corev1.ContainerStatus{
+		Name:    c.Name,
+		Image:   c.Image,
+		State:   corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: defaultReason}},
+		Started: ptr(false),
+	}
+	old, ok := find(previous, c.Name)
+	if !ok {
+		return st
+	}
+	if old.State.Terminated != nil {
+		kept := *old.DeepCopy()
+		kept.Ready = false
+		kept.Started = ptr(false)
+		return kept
+	}
+	st.RestartCount = old.RestartCount
+	st.LastTerminationState = *old.LastTerminationState.DeepCopy()
+	if old.State.Running != nil && st.LastTerminationState.Terminated == nil {
+		st.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{
+			Reason:   "ContainerStatusUnknown",
+			Message:  "The container could not be located when the pod was deleted.  The container used to be Running",
+			ExitCode: 137,
+		}
+		if pod.DeletionTimestamp == nil {
+			st.RestartCount++
+		}
+	}
+	return st
 }
 
 // apiState converts one observed state.

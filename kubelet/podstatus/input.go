@@ -42,7 +42,7 @@ type Input struct {
 	// Init and Containers are the observed states of the init and regular
 	// containers, in any order; a container of the spec missing here is
 	// shown waiting (ContainerCreating, or PodInitializing when the pod
-	// has init containers).
+	// has init containers), or as pod.Status last showed it terminated.
 	Init       []ContainerState
 	Containers []ContainerState
 }

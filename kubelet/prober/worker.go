@@ -52,13 +52,15 @@ func Initial(kind Kind) Result {
 // of probes that could not run (Unknown) are thrown away. Run returns when
 // ctx ends, after reporting a liveness Failure (the container is to be
 // restarted; a new container gets a new worker) and after a startup
-// verdict, as the kubelet stops probing then.
+// verdict, as the kubelet stops probing then. A nil probe reports Success
+// and returns.
 func (w *Worker) Run(ctx context.Context, started time.Time, out func(Result)) {
-	reported := Initial(w.kind)
-	out(reported)
 	if w.probe == nil {
+		out(Success) // no probe: the kubelet counts the check as passed
 		return
 	}
+	reported := Initial(w.kind)
+	out(reported)
 	period := seconds(w.probe.PeriodSeconds, 10)
 	successThreshold := int(max(w.probe.SuccessThreshold, 1))
 	failureThreshold := int(max(w.probe.FailureThreshold, 1))

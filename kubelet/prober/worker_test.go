@@ -137,3 +137,13 @@ func TestWorkerRealTimer(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestWorkerNilProbe(t *testing.T) {
+	for _, kind := range []Kind{Liveness, Readiness, Startup} {
+		var got []Result
+		NewWorker(kind, nil, &corev1.Container{}, Target{}, nil).Run(context.Background(), time.Now(), func(r Result) { got = append(got, r) })
+		if diff := cmp.Diff([]Result{Success}, got); diff != "" {
+			t.Errorf("%v: reported (-want +got):\n%s", kind, diff)
+		}
+	}
+}

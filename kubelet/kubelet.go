@@ -92,6 +92,7 @@ type Kubelet struct {
 	workers *podWorkers
 	images  *imageImporter
 	prober  prober
+	pins    namespacePins
 	vols    *volumes.Manager
 	hostIP  atomic.Pointer[string] // the node's InternalIP, as last found
 }
@@ -144,6 +145,7 @@ func New(opts Options) (*Kubelet, error) {
 		now:     opts.Now,
 	}
 	k.prober = &netProber{rt: opts.Runtime, hostNetNS: opts.HostNetNS}
+	k.pins = realPins{}
 	k.vols = volumes.New(k.podsDir, volumes.Getter{ConfigMap: k.getConfigMap, Secret: k.getSecret})
 	k.images = newImageImporter(filepath.Join(dataDir, "images"), opts.Runtime, k.log)
 	k.workers = newPodWorkers(k)

@@ -26,12 +26,12 @@ func (k *Kubelet) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *podSta
 	}
 	uid := string(pod.UID)
 	ns := network.NamespacePaths(k.nsDir, uid)
-	if !ns.Pinned() {
-		if err := ns.Remove(); err != nil {
+	if !k.pins.pinned(ns) {
+		if err := k.pins.remove(ns); err != nil {
 			return fmt.Errorf("sandbox of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 		var err error
-		if ns, err = network.PinNamespaces(k.nsDir, uid, podHostname(pod)); err != nil {
+		if ns, err = k.pins.pin(k.nsDir, uid, podHostname(pod)); err != nil {
 			return fmt.Errorf("sandbox of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 	}
@@ -65,7 +65,7 @@ func (k *Kubelet) removeSandbox(ctx context.Context, uid, namespace, name string
 			return err
 		}
 	}
-	if err := ns.Remove(); err != nil {
+	if err := k.pins.remove(ns); err != nil {
 		return err
 	}
 	return k.vols.Cleanup(uid)
@@ -147,3 +147,20 @@ func (k *Kubelet) containerMounts(pod *corev1.Pod, st *podState, c *corev1.Conta
 	}
 	return append(mounts, runtime.Mount{HostPath: logPath, ContainerPath: termPath}), nil
 }
+
+// namespacePins pins, checks and removes pods' namespaces; tests replace
+// it with one that touches no namespace.
+type namespacePins interface {
+	pin(dir, podUID, hostname string) (network.Namespaces, error)
+	pinned(ns network.Namespaces) bool
+	remove(ns network.Namespaces) error
+}
+
+// realPins is namespacePins through package network.
+type realPins struct{}
+
+func (realPins) pin(dir, podUID, hostname string) (network.Namespaces, error) {
+	return network.PinNamespaces(dir, podUID, hostname)
+}
+func (realPins) pinned(ns network.Namespaces) bool  { return ns.Pinned() }
+func (realPins) remove(ns network.Namespaces) error { return ns.Remove() }

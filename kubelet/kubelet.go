@@ -19,7 +19,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -161,6 +163,9 @@ func (k *Kubelet) Run(ctx context.Context) error {
 			return fmt.Errorf("kubelet: %w", err)
 		}
 	}
+	if err := checkCNIPlugins(k.opts.CNIPluginDirs); err != nil {
+		return err
+	}
 	k.images.scan(ctx)
 	podCIDR, err := k.register(ctx)
 	if err != nil {
@@ -229,4 +234,37 @@ func (k *Kubelet) getSecret(ns, name string) (*corev1.Secret, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), getTimeout)
 	defer cancel()
 	return k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+// cniPlugins are the CNI plugins the pod network needs.
+var cniPlugins = []string{"bridge", "host-local", "portmap", "loopback"}
+
+// checkCNIPlugins fails, naming the package to install, when a CNI plugin
+// or iptables is missing, so that the agent says so at start rather than
+// at its first pod.
+func checkCNIPlugins(dirs []string) error {
+	if len(dirs) == 0 {
+		dirs = network.DefaultPluginDirs
+	}
+	var missing []string
+	for _, p := range cniPlugins {
+		found := false
+		for _, d := range dirs {
+			if fi, err := os.Stat(filepath.Join(d, p)); err == nil && !fi.IsDir() {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("kubelet: CNI plugins %s not found in %s: install containernetworking-plugins (apt-get install containernetworking-plugins)",
+			strings.Join(missing, ", "), strings.Join(dirs, ", "))
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return errors.New("kubelet: iptables not found on PATH, the CNI plugins need it: apt-get install iptables")
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -218,4 +219,25 @@ func ctxWithCIDR(t *testing.T, h *workerHarness) context.Context {
 		t.Fatal(err)
 	}
 	return ctx
+}
+
+func TestWorkerHostNetworkPod(t *testing.T) {
+	pod := workerPod()
+	pod.Spec.HostNetwork = true
+	pod.Spec.Containers = pod.Spec.Containers[:1]
+	h := newWorkerHarness(t, pod, "app:v1")
+	ip := "192.168.234.10"
+	h.k.hostIP.Store(&ip)
+	_, p := h.sync("p")
+	if p.Status.PodIP != ip || len(h.net.up) != 0 || len(h.rt.ids()) != 1 {
+		t.Errorf("hostNetwork pod: podIP %q, CNI set up %v, containers %v", p.Status.PodIP, h.net.up, h.rt.ids())
+	}
+}
+
+func TestCheckCNIPlugins(t *testing.T) {
+	dir := t.TempDir()
+	err := checkCNIPlugins([]string{dir})
+	if err == nil || !strings.Contains(err.Error(), "containernetworking-plugins") || !strings.Contains(err.Error(), "bridge") {
+		t.Errorf("no plugins: %v", err)
+	}
 }

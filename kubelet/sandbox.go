@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,9 @@ const maxHostname = 63
 func (k *Kubelet) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *podState) error {
 	if st.podIP != "" {
 		return nil
+	}
+	if pod.Spec.HostNetwork {
+		return k.ensureHostNetworkSandbox(pod, st)
 	}
 	uid := string(pod.UID)
 	ns := network.NamespacePaths(k.nsDir, uid)
@@ -164,3 +168,30 @@ func (realPins) pin(dir, podUID, hostname string) (network.Namespaces, error) {
 }
 func (realPins) pinned(ns network.Namespaces) bool  { return ns.Pinned() }
 func (realPins) remove(ns network.Namespaces) error { return ns.Remove() }
+
+// ensureHostNetworkSandbox gives a hostNetwork pod pinned IPC and UTS
+// namespaces and the node's network namespace (HostNetNS, else the
+// agent's own) and address; CNI is not involved.
+func (k *Kubelet) ensureHostNetworkSandbox(pod *corev1.Pod, st *podState) error {
+	ip := k.hostIP.Load()
+	if ip == nil {
+		return fmt.Errorf("sandbox of hostNetwork pod %s/%s: the node's address is not known yet", pod.Namespace, pod.Name)
+	}
+	uid := string(pod.UID)
+	ns := network.NamespacePaths(k.nsDir, uid)
+	if !k.pins.pinned(ns) {
+		if err := k.pins.remove(ns); err != nil {
+			return fmt.Errorf("sandbox of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+		var err error
+		if ns, err = k.pins.pin(k.nsDir, uid, podHostname(pod)); err != nil {
+			return fmt.Errorf("sandbox of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+	}
+	ns.Net = k.opts.HostNetNS
+	if ns.Net == "" {
+		ns.Net = fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+	}
+	st.ns, st.podIP = ns, *ip
+	return nil
+}

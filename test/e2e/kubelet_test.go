@@ -279,6 +279,32 @@ func TestKubeletRunsPods(t *testing.T) {
 	if entries, err := os.ReadDir(filepath.Join(dataDir, "netns")); err != nil || len(entries) != 0 {
 		t.Errorf("pinned namespaces left after deletion: %v (err %v)", entries, err)
 	}
+
+	// containerd down: the node turns NotReady, and Ready again once it is back.
+	ctd.Stop()
+	waitFor(t, "node NotReady with containerd stopped", func() (corev1.NodeCondition, bool) {
+		c := nodeReady(admin, "node-1")
+		return c, c.Status == corev1.ConditionFalse && c.Reason == "KubeletNotReady" && strings.Contains(c.Message, "container runtime is down")
+	})
+	ctd.Restart()
+	waitFor(t, "node Ready with containerd back", func() (corev1.NodeCondition, bool) {
+		c := nodeReady(admin, "node-1")
+		return c, c.Status == corev1.ConditionTrue
+	})
+}
+
+// nodeReady is the node's Ready condition.
+func nodeReady(c kubernetes.Interface, name string) corev1.NodeCondition {
+	n, err := c.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return corev1.NodeCondition{}
+	}
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond
+		}
+	}
+	return corev1.NodeCondition{}
 }
 
 // createPod creates pod with the admin client.

@@ -96,7 +96,7 @@ func decide(pod *corev1.Pod, latest map[string]record, now time.Time) plan {
 // restart starts c's next attempt once its backoff has passed, or records
 // the wait.
 func (p *plan) restart(c corev1.Container, r record, init bool, now time.Time) {
-	until := r.status.FinishedAt.Add(backoffDelay(r.attempt + 1))
+	until := r.status.FinishedAt.Add(restartDelay(r))
 	if now.Before(until) {
 		p.backoff[c.Name] = until
 		return
@@ -115,6 +115,20 @@ func shouldRestart(policy corev1.RestartPolicy, code int) bool {
 	default:
 		return true
 	}
+}
+
+// backoffReset is how long a container must have run for its next
+// restart to wait only backoffBase again.
+const backoffReset = 10 * time.Minute
+
+// restartDelay is the wait before restarting the exited container r: the
+// crash-loop backoff of its next attempt, or backoffBase after a run of
+// backoffReset or more.
+func restartDelay(r record) time.Duration {
+	if !r.status.StartedAt.IsZero() && r.status.FinishedAt.Sub(r.status.StartedAt) >= backoffReset {
+		return backoffBase
+	}
+	return backoffDelay(r.attempt + 1)
 }
 
 // backoffDelay is the wait before the n'th restart (n >= 1).
@@ -151,6 +165,26 @@ func latestRecords(statuses []runtime.ContainerStatus) map[string]record {
 			continue
 		}
 		if cur, ok := out[name]; ok && cur.attempt >= attempt {
+			continue
+		}
+		out[name] = record{status: s, attempt: attempt}
+	}
+	return out
+}
+
+// previousRecords picks, for each container name, the newest container
+// older than its latest one: the attempt a restarted container's
+// lastState reports.
+func previousRecords(statuses []runtime.ContainerStatus, latest map[string]record) map[string]record {
+	out := map[string]record{}
+	for _, s := range statuses {
+		name := s.Labels[runtime.LabelContainerName]
+		attempt, err := strconv.Atoi(s.Labels[runtime.LabelAttempt])
+		cur, ok := latest[name]
+		if err != nil || !ok || attempt >= cur.attempt {
+			continue
+		}
+		if p, ok := out[name]; ok && p.attempt >= attempt {
 			continue
 		}
 		out[name] = record{status: s, attempt: attempt}

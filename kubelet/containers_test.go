@@ -136,3 +136,25 @@ func TestLatestRecords(t *testing.T) {
 		t.Errorf("latestRecords = %+v", got)
 	}
 }
+
+func TestRestartDelayResetsAfterALongRun(t *testing.T) {
+	short := record{attempt: 4, status: runtime.ContainerStatus{StartedAt: t0, FinishedAt: t0.Add(time.Minute)}}
+	long := record{attempt: 4, status: runtime.ContainerStatus{StartedAt: t0, FinishedAt: t0.Add(backoffReset)}}
+	if got := restartDelay(short); got != backoffDelay(5) {
+		t.Errorf("after a short run: %v", got)
+	}
+	if got := restartDelay(long); got != backoffBase {
+		t.Errorf("after a 10-minute run: %v, want %v", got, backoffBase)
+	}
+}
+
+func TestPreviousRecords(t *testing.T) {
+	st := func(id, attempt string) runtime.ContainerStatus {
+		return runtime.ContainerStatus{ID: id, Labels: map[string]string{runtime.LabelContainerName: "a", runtime.LabelAttempt: attempt}}
+	}
+	all := []runtime.ContainerStatus{st("a0", "0"), st("a2", "2"), st("a1", "1")}
+	prev := previousRecords(all, latestRecords(all))
+	if prev["a"].status.ID != "a1" || len(prev) != 1 {
+		t.Errorf("previousRecords = %+v", prev)
+	}
+}

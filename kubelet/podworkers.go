@@ -47,6 +47,8 @@ type podState struct {
 	volPaths              map[string]string
 	volSetAt              time.Time
 	hostsFile, resolvFile string
+	// prev are the attempts before the newest, by container name.
+	prev map[string]record
 	// lastStatus is the status this worker last wrote.
 	lastStatus *corev1.PodStatus
 }
@@ -181,7 +183,7 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 		return false
 	}
 	latest := latestRecords(statuses)
-	k.removeOldAttempts(ctx, statuses, latest)
+	st.prev = k.removeOldAttempts(ctx, statuses, latest)
 	p := decide(pod, latest, now)
 	for _, item := range p.start {
 		if err := k.startContainer(ctx, pod, st, item, now); err != nil && ctx.Err() == nil {
@@ -193,6 +195,7 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 			return false
 		}
 		latest = latestRecords(statuses)
+		st.prev = previousRecords(statuses, latest)
 		p = decide(pod, latest, now)
 	}
 	k.probeContainers(ctx, pod, st, latest, now)
@@ -221,17 +224,20 @@ func (k *Kubelet) podContainers(ctx context.Context, uid string) ([]runtime.Cont
 }
 
 // removeOldAttempts removes exited containers older than the newest
-// attempt of their name.
-func (k *Kubelet) removeOldAttempts(ctx context.Context, statuses []runtime.ContainerStatus, latest map[string]record) {
+// attempt of their name and the one before it, which it returns.
+func (k *Kubelet) removeOldAttempts(ctx context.Context, statuses []runtime.ContainerStatus, latest map[string]record) map[string]record {
+	prev := previousRecords(statuses, latest)
 	for _, s := range statuses {
-		r, ok := latest[s.Labels[runtime.LabelContainerName]]
-		if !ok || r.status.ID == s.ID || s.State != runtime.StateExited {
+		name := s.Labels[runtime.LabelContainerName]
+		r, ok := latest[name]
+		if !ok || r.status.ID == s.ID || prev[name].status.ID == s.ID || s.State != runtime.StateExited {
 			continue
 		}
 		if err := k.rt.RemoveContainer(ctx, s.ID); err != nil {
 			k.log.Warn("remove old container", "container", s.ID, "err", err)
 		}
 	}
+	return prev
 }
 
 // startContainer makes sure of the image, then creates and starts one

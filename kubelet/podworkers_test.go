@@ -122,10 +122,12 @@ func TestWorkerStartsRestartsAndDeletes(t *testing.T) {
 	h.now = h.now.Add(backoffBase + time.Second)
 	h.sync("p")
 	_, p = h.sync("p")
-	if got := h.rt.ids(); len(got) != 1 || got[0] != uid+"-app-1" {
+	// The attempt before the newest is kept for lastState.
+	if got := h.rt.ids(); len(got) != 2 || got[1] != uid+"-app-1" {
 		t.Fatalf("containers after the restart: %v", got)
 	}
-	if cs := p.Status.ContainerStatuses[0]; cs.RestartCount != 1 || cs.State.Running == nil {
+	if cs := p.Status.ContainerStatuses[0]; cs.RestartCount != 1 || cs.State.Running == nil ||
+		cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.ExitCode != 1 {
 		t.Errorf("after the restart: %+v", cs)
 	}
 
@@ -182,8 +184,7 @@ func TestWorkerLivenessFailureRestarts(t *testing.T) {
 	}
 	h.now = h.now.Add(backoffBase + time.Second)
 	h.sync("p")
-	h.sync("p") // the next pass removes the exited attempt
-	if ids := h.rt.ids(); len(ids) != 1 || ids[0] != string(pod.UID)+"-app-1" {
+	if ids := h.rt.ids(); len(ids) != 2 || ids[1] != string(pod.UID)+"-app-1" {
 		t.Errorf("containers after the liveness restart: %v", ids)
 	}
 }

@@ -175,6 +175,13 @@ func containerStatus(c *corev1.Container, st *podState, latest map[string]record
 	cs.RestartCount = int32(r.attempt)
 	switch s.State {
 	case runtime.StateRunning, runtime.StateUnknown:
+		if prev, ok := st.prev[c.Name]; ok && prev.status.State == runtime.StateExited {
+			ps := prev.status
+			cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{
+				ExitCode: int32(ps.ExitCode), Reason: ps.Reason, Message: ps.Message, ContainerID: "containerd://" + ps.ID,
+				StartedAt: metav1.NewTime(ps.StartedAt), FinishedAt: metav1.NewTime(ps.FinishedAt),
+			}
+		}
 		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(s.StartedAt)}
 		cp := st.probes[s.ID]
 		started := cp != nil && cp.started
@@ -190,7 +197,7 @@ func containerStatus(c *corev1.Container, st *podState, latest map[string]record
 		if _, ok := p.backoff[c.Name]; ok {
 			cs.State.Waiting = &corev1.ContainerStateWaiting{
 				Reason:  "CrashLoopBackOff",
-				Message: fmt.Sprintf("back-off %s restarting failed container=%s", backoffDelay(r.attempt+1), c.Name),
+				Message: fmt.Sprintf("back-off %s restarting failed container=%s", restartDelay(r), c.Name),
 			}
 			cs.LastTerminationState.Terminated = term
 		} else {

@@ -92,6 +92,9 @@ func (k *Kubelet) stopAndRemove(ctx context.Context, pod *corev1.Pod, s runtime.
 				k.log.Warn("preStop hook", "container", s.ID, "err", err, "output", string(out))
 			}
 		}
+		if pod != nil {
+			k.events.Eventf(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s", s.Labels[runtime.LabelContainerName])
+		}
 		left := max(grace-k.now().Sub(start), 0)
 		if err := k.rt.StopContainer(ctx, s.ID, left); err != nil {
 			return fmt.Errorf("stop container %s: %w", s.ID, err)

@@ -30,8 +30,11 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	eventrecord "k8s.io/client-go/tools/record"
 
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
@@ -95,6 +98,7 @@ type Kubelet struct {
 	images  *imageImporter
 	prober  prober
 	pins    namespacePins
+	events  eventrecord.EventRecorder // the pods' events; drops them until Run starts
 	vols    *volumes.Manager
 	hostIP  atomic.Pointer[string] // the node's InternalIP, as last found
 }
@@ -148,6 +152,7 @@ func New(opts Options) (*Kubelet, error) {
 	}
 	k.prober = &netProber{rt: opts.Runtime, hostNetNS: opts.HostNetNS}
 	k.pins = realPins{}
+	k.events = &eventrecord.FakeRecorder{}
 	k.vols = volumes.New(k.podsDir, volumes.Getter{ConfigMap: k.getConfigMap, Secret: k.getSecret})
 	k.images = newImageImporter(filepath.Join(dataDir, "images"), opts.Runtime, k.log)
 	k.workers = newPodWorkers(k)
@@ -166,6 +171,15 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	if err := checkCNIPlugins(k.opts.CNIPluginDirs); err != nil {
 		return err
 	}
+	// Events are flushed after Run's context ends, so the last ones
+	// (Killing) are not lost.
+	ectx, ecancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer ecancel()
+	broadcaster := eventrecord.NewBroadcaster(eventrecord.WithContext(ectx))
+	defer broadcaster.Shutdown()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.client.CoreV1().Events("")})
+	k.events = broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "kubelet", Host: k.opts.NodeName})
+
 	k.images.scan(ctx)
 	podCIDR, err := k.register(ctx)
 	if err != nil {

@@ -128,7 +128,9 @@ func (k *Kubelet) postNodeStatus(ctx context.Context) {
 	}
 	node.Status.Addresses = addrs
 	node.Status.NodeInfo = nodeInfo()
-	node.Status.Conditions = readyCondition(node.Status.Conditions, rtErr, metav1.NewTime(k.now()))
+	now := metav1.NewTime(k.now())
+	node.Status.Conditions = pressureConditions(node.Status.Conditions, now)
+	node.Status.Conditions = readyCondition(node.Status.Conditions, rtErr, now)
 	if _, err := k.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
 		k.log.Warn("post node status", "err", err)
 	}
@@ -157,6 +159,38 @@ func readyCondition(conds []corev1.NodeCondition, rtErr error, now metav1.Time) 
 		}
 	}
 	return append(out, c)
+}
+
+// pressureConditions sets MemoryPressure, DiskPressure and PIDPressure to
+// False (berth does not evict yet), keeping their transition times.
+func pressureConditions(conds []corev1.NodeCondition, now metav1.Time) []corev1.NodeCondition {
+	out := make([]corev1.NodeCondition, 0, len(conds)+3)
+	for _, c := range []struct {
+		t       corev1.NodeConditionType
+		reason  string
+		message string
+	}{
+		{corev1.NodeMemoryPressure, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"},
+		{corev1.NodeDiskPressure, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"},
+		{corev1.NodePIDPressure, "KubeletHasSufficientPID", "kubelet has sufficient PID available"},
+	} {
+		nc := corev1.NodeCondition{Type: c.t, Status: corev1.ConditionFalse, Reason: c.reason, Message: c.message,
+			LastHeartbeatTime: now, LastTransitionTime: now}
+		for _, old := range conds {
+			if old.Type == c.t && old.Status == nc.Status {
+				nc.LastTransitionTime = old.LastTransitionTime
+			}
+		}
+		out = append(out, nc)
+	}
+	for _, old := range conds {
+		switch old.Type {
+		case corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure:
+		default:
+			out = append(out, old)
+		}
+	}
+	return out
 }
 
 // hostCapacity is the machine's CPUs, memory (from /proc/meminfo) and 110

@@ -267,6 +267,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *corev1.Pod, st *podSt
 			pf.reason = "ErrImageNeverPull"
 		}
 		pf.retryAt = now.Add(backoffDelay(pf.count))
+		k.events.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.Image, err)
 		return fmt.Errorf("image %s: %w", c.Image, err)
 	}
 	delete(st.pulls, c.Name)
@@ -277,11 +278,15 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *corev1.Pod, st *podSt
 		return err
 	}
 	if err := k.rt.CreateContainer(ctx, spec); err != nil {
+		k.events.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return fmt.Errorf("create container %s: %w", spec.ID, err)
 	}
+	k.events.Eventf(pod, corev1.EventTypeNormal, "Created", "Created container %s", c.Name)
 	if err := k.rt.StartContainer(ctx, spec.ID); err != nil {
+		k.events.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return fmt.Errorf("start container %s: %w", spec.ID, err)
 	}
+	k.events.Eventf(pod, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
 	return nil
 }
 
@@ -366,6 +371,7 @@ func (k *Kubelet) probeContainers(ctx context.Context, pod *corev1.Pod, st *podS
 		restart, why := runProbes(ctx, k.prober, c, cp, r.status.ID, st.podIP, r.status.StartedAt, now)
 		if restart {
 			k.log.Info("restarting container", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "reason", why)
+			k.events.Eventf(pod, corev1.EventTypeWarning, "Unhealthy", "Container %s %s, will be restarted", c.Name, why)
 			if err := k.rt.StopContainer(ctx, r.status.ID, gracePeriod(pod)); err != nil {
 				k.log.Warn("stop container", "container", r.status.ID, "err", err)
 			}

@@ -215,6 +215,18 @@ func TestKubeletRunsPods(t *testing.T) {
 			t.Errorf("pod %s: phase %s, podIP %q, hostIP %q", p.Name, p.Status.Phase, p.Status.PodIP, p.Status.HostIP)
 		}
 	}
+	waitFor(t, "a Started event for the box", func() (int, bool) {
+		evs, err := admin.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return 0, false
+		}
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Name == "box" && e.Reason == "Started" && e.Source.Component == "kubelet" {
+				return len(evs.Items), true
+			}
+		}
+		return len(evs.Items), false
+	})
 	boxID := strings.TrimPrefix(boxPod.Status.ContainerStatuses[0].ContainerID, "containerd://")
 	code, out, err := rt.Exec(ctx, boxID, []string{"sh", "-c", `echo "$GREETING"; cat /etc/cfg/greeting; echo; hostname`}, 10*time.Second)
 	if want := "hi from a configmap\nhi from a configmap\nbox\n"; err != nil || code != 0 || string(out) != want {

@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/berth-dev/berth/kubelet/runtime"
 )
 
 // workerHarness is a Kubelet on fakes: a fake clientset, runtime, network
@@ -241,4 +243,34 @@ func TestCheckCNIPlugins(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "containernetworking-plugins") || !strings.Contains(err.Error(), "bridge") {
 		t.Errorf("no plugins: %v", err)
 	}
+}
+
+func TestGarbageCollectionRemovesOrphans(t *testing.T) {
+	pod := workerPod()
+	pod.Spec.Containers = pod.Spec.Containers[:1]
+	h := newWorkerHarness(t, pod, "app:v1")
+	h.sync("p") // a container and a sandbox for the pod
+	kept := pod.DeepCopy()
+	kept.UID, kept.Name = "1c6f3a8d-5b9e-4e8f-8b6a-7c2d3e4f5a61", "kept"
+	if err := h.indexer.Add(kept); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.rt.CreateContainer(ctx, runtimeSpecFor(kept)); err != nil {
+		t.Fatal(err)
+	}
+	// The pod p is not in the lister (gone from the API) and has no worker.
+	h.k.collectGarbage(ctx)
+	if ids := h.rt.ids(); len(ids) != 1 || ids[0] != string(kept.UID)+"-app-0" {
+		t.Errorf("containers after garbage collection: %v, want only the kept pod's", ids)
+	}
+	if len(h.net.up) != 0 || len(h.pins.net) != 0 {
+		t.Errorf("orphan's sandbox left: network %v, pins %v", h.net.up, h.pins.net)
+	}
+}
+
+// runtimeSpecFor is a container spec of pod's first container, attempt 0.
+func runtimeSpecFor(pod *corev1.Pod) runtime.ContainerSpec {
+	c := pod.Spec.Containers[0]
+	return runtime.ContainerSpec{ID: containerID(string(pod.UID), c.Name, 0), Image: c.Image, Labels: containerLabels(pod, c.Name, 0)}
 }

@@ -41,6 +41,9 @@ type plan struct {
 	start []startItem
 	// backoff holds containers waiting in CrashLoopBackOff until a time.
 	backoff map[string]time.Time
+	// stop are running containers to stop: their image changed in the
+	// pod's spec; the next pass starts them again with the new one.
+	stop []string
 	// initDone says every init container has completed.
 	initDone bool
 	// failed says the pod has failed for good: an init container failed
@@ -85,7 +88,11 @@ func decide(pod *corev1.Pod, latest map[string]record, now time.Time) plan {
 			p.start = append(p.start, startItem{container: c})
 		case r.status.State == runtime.StateCreated:
 			p.start = append(p.start, startItem{container: c, attempt: r.attempt, existing: r.status.ID})
+		case r.status.State == runtime.StateRunning && imageChanged(c, r):
+			p.stop = append(p.stop, r.status.ID)
 		case r.status.State != runtime.StateExited:
+		case imageChanged(c, r):
+			p.start = append(p.start, startItem{container: c, attempt: r.attempt + 1})
 		case shouldRestart(policy, r.status.ExitCode):
 			p.restart(c, r, false, now)
 		}
@@ -102,6 +109,17 @@ func (p *plan) restart(c corev1.Container, r record, init bool, now time.Time) {
 		return
 	}
 	p.start = append(p.start, startItem{container: c, attempt: r.attempt + 1, init: init})
+}
+
+// imageChanged says whether the container r runs another image than the
+// spec's c now names (a pod's image is the one field of a container that
+// can be updated).
+func imageChanged(c corev1.Container, r record) bool {
+	if r.status.Image == "" {
+		return false
+	}
+	want, err := runtime.NormalizeImage(c.Image)
+	return err == nil && want != r.status.Image
 }
 
 // shouldRestart says whether a container that exited with code is

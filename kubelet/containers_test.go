@@ -27,7 +27,7 @@ func testPod(policy corev1.RestartPolicy, inits []string, containers ...string) 
 		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: n})
 	}
 	for _, n := range containers {
-		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: n})
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: n, Image: n + ":v1"})
 	}
 	return p
 }
@@ -36,12 +36,13 @@ func testPod(policy corev1.RestartPolicy, inits []string, containers ...string) 
 type decision struct {
 	Start    []string // name@attempt, "+init" for init containers
 	Backoff  []string
+	Stop     []string
 	InitDone bool
 	Failed   bool
 }
 
 func describe(p plan) decision {
-	d := decision{InitDone: p.initDone, Failed: p.failed}
+	d := decision{InitDone: p.initDone, Failed: p.failed, Stop: p.stop}
 	for _, s := range p.start {
 		n := s.container.Name + "@" + string(rune('0'+s.attempt))
 		if s.init {
@@ -91,6 +92,12 @@ func TestDecide(t *testing.T) {
 			map[string]record{"a": exited(3, 1, now.Add(-30*time.Second))}, decision{Backoff: []string{"a"}, InitDone: true}},
 		{"crash loop restarts after its backoff", testPod(corev1.RestartPolicyAlways, nil, "a"),
 			map[string]record{"a": exited(3, 1, now.Add(-81*time.Second))}, decision{Start: []string{"a@4"}, InitDone: true}},
+		{"a container whose image changed is stopped", testPod(corev1.RestartPolicyNever, nil, "a"),
+			map[string]record{"a": {attempt: 0, status: runtime.ContainerStatus{ID: "old", State: runtime.StateRunning, Image: "docker.io/library/old:v1"}}},
+			decision{Stop: []string{"old"}, InitDone: true}},
+		{"and started again with the new one, whatever the policy", testPod(corev1.RestartPolicyNever, nil, "a"),
+			map[string]record{"a": {attempt: 0, status: runtime.ContainerStatus{ID: "old", State: runtime.StateExited, ExitCode: 143, Image: "docker.io/library/old:v1", FinishedAt: now}}},
+			decision{Start: []string{"a@1"}, InitDone: true}},
 		{"a created container is started", testPod(corev1.RestartPolicyAlways, nil, "a"),
 			map[string]record{"a": {attempt: 1, status: runtime.ContainerStatus{ID: "c", State: runtime.StateCreated}}},
 			decision{Start: []string{"a@1"}, InitDone: true}},

@@ -53,7 +53,11 @@ func (f *fakeRuntime) CreateContainer(_ context.Context, spec runtime.ContainerS
 	if _, ok := f.containers[spec.ID]; ok {
 		return fmt.Errorf("container %s exists", spec.ID)
 	}
-	f.containers[spec.ID] = &runtime.ContainerStatus{ID: spec.ID, State: runtime.StateCreated, Image: spec.Image,
+	image, err := runtime.NormalizeImage(spec.Image)
+	if err != nil {
+		return err
+	}
+	f.containers[spec.ID] = &runtime.ContainerStatus{ID: spec.ID, State: runtime.StateCreated, Image: image,
 		Labels: maps.Clone(spec.Labels), CreatedAt: f.now()}
 	f.order = append(f.order, spec.ID)
 	return nil

@@ -185,6 +185,12 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 	latest := latestRecords(statuses)
 	st.prev = k.removeOldAttempts(ctx, statuses, latest)
 	p := decide(pod, latest, now)
+	for _, id := range p.stop {
+		k.log.Info("stopping a container whose image changed", "pod", pod.Namespace+"/"+pod.Name, "container", id)
+		if err := k.rt.StopContainer(ctx, id, gracePeriod(pod)); err != nil {
+			log.Warn("stop container", "container", id, "err", err)
+		}
+	}
 	for _, item := range p.start {
 		if err := k.startContainer(ctx, pod, st, item, now); err != nil && ctx.Err() == nil {
 			log.Warn("start container", "container", item.container.Name, "err", err)

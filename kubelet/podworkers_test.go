@@ -274,3 +274,25 @@ func runtimeSpecFor(pod *corev1.Pod) runtime.ContainerSpec {
 	c := pod.Spec.Containers[0]
 	return runtime.ContainerSpec{ID: containerID(string(pod.UID), c.Name, 0), Image: c.Image, Labels: containerLabels(pod, c.Name, 0)}
 }
+
+func TestWorkerRestartsOnImageUpdate(t *testing.T) {
+	pod := workerPod()
+	pod.Spec.Containers = pod.Spec.Containers[:1]
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	h := newWorkerHarness(t, pod, "app:v1", "app:v2")
+	h.sync("p")
+	ctx := context.Background()
+	cur, _ := h.client.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+	cur.Spec.Containers[0].Image = "app:v2"
+	if _, err := h.client.CoreV1().Pods("default").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync("p") // stops the v1 container
+	_, p := h.sync("p")
+	if ids := h.rt.ids(); len(h.rt.stopped) != 1 || len(ids) != 2 || ids[1] != string(pod.UID)+"-app-1" {
+		t.Fatalf("after the image update: stopped %v, containers %v", h.rt.stopped, ids)
+	}
+	if cs := p.Status.ContainerStatuses[0]; cs.State.Running == nil || cs.Image != "docker.io/library/app:v2" {
+		t.Errorf("after the image update: %+v", cs)
+	}
+}

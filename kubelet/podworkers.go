@@ -167,12 +167,14 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 	if err := k.ensureSandbox(ctx, pod, st); err != nil {
 		if ctx.Err() == nil {
 			log.Warn("pod sandbox", "err", err)
+			k.events.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 		}
 		return false
 	}
 	now := k.now()
 	if err := k.ensureVolumes(pod, st, now); err != nil {
 		log.Warn("pod volumes", "err", err)
+		k.events.Eventf(pod, corev1.EventTypeWarning, "FailedMount", "%v", err)
 		return false
 	}
 	statuses, err := k.podContainers(ctx, string(pod.UID))

@@ -169,17 +169,22 @@ func TestKubeletRunsPods(t *testing.T) {
 		Spec: corev1.PodSpec{
 			NodeName:                      "node-1",
 			TerminationGracePeriodSeconds: &grace,
+			InitContainers: []corev1.Container{{
+				Name: "init", Image: "berth.dev/testbox:latest", ImagePullPolicy: corev1.PullIfNotPresent,
+				Command:      []string{"sh", "-c", "echo from init > /work/x"},
+				VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work"}},
+			}},
 			Containers: []corev1.Container{{
 				Name: "box", Image: "berth.dev/testbox:latest", ImagePullPolicy: corev1.PullIfNotPresent,
 				Command: []string{"sh", "-c", "echo hello; sleep 3600"},
 				Env: []corev1.EnvVar{{Name: "GREETING", ValueFrom: &corev1.EnvVarSource{
 					ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}, Key: "greeting"},
 				}}},
-				VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/cfg"}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/cfg"}, {Name: "work", MountPath: "/work"}},
 			}},
 			Volumes: []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{
 				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}},
-			}}},
+			}}, {Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 		},
 	})
 	hello := createPod(t, admin, &corev1.Pod{
@@ -228,9 +233,9 @@ func TestKubeletRunsPods(t *testing.T) {
 		return len(evs.Items), false
 	})
 	boxID := strings.TrimPrefix(boxPod.Status.ContainerStatuses[0].ContainerID, "containerd://")
-	code, out, err := rt.Exec(ctx, boxID, []string{"sh", "-c", `echo "$GREETING"; cat /etc/cfg/greeting; echo; hostname`}, 10*time.Second)
-	if want := "hi from a configmap\nhi from a configmap\nbox\n"; err != nil || code != 0 || string(out) != want {
-		t.Errorf("env, configMap volume and hostname in the box: exit %d, %v, output %q; want %q", code, err, out, want)
+	code, out, err := rt.Exec(ctx, boxID, []string{"sh", "-c", `echo "$GREETING"; cat /etc/cfg/greeting; echo; hostname; cat /work/x`}, 10*time.Second)
+	if want := "hi from a configmap\nhi from a configmap\nbox\nfrom init\n"; err != nil || code != 0 || string(out) != want {
+		t.Errorf("env, configMap volume, hostname and the init container's file in the box: exit %d, %v, output %q; want %q", code, err, out, want)
 	}
 	body := httpGetIn(t, node.Path, net.JoinHostPort(helloPod.Status.PodIP, "8080"), "/")
 	t.Logf("hello answered from the node namespace: %q", body)

@@ -81,6 +81,11 @@ func (s *Server) groups() []metav1.APIGroup {
 			Name:     gv.Group, Versions: []metav1.GroupVersionForDiscovery{v}, PreferredVersion: v,
 		})
 	}
+	v := metav1.GroupVersionForDiscovery{GroupVersion: authenticationV1.String(), Version: authenticationV1.Version}
+	out = append(out, metav1.APIGroup{
+		TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"},
+		Name:     authenticationV1.Group, Versions: []metav1.GroupVersionForDiscovery{v}, PreferredVersion: v,
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -92,6 +97,9 @@ var allVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list
 func (s *Server) resourceList(gv schema.GroupVersion) *metav1.APIResourceList {
 	list := &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String()}
 	list.APIResources = []metav1.APIResource{}
+	if gv == authenticationV1 {
+		list.APIResources = append(list.APIResources, tokenReviewResource)
+	}
 	for _, k := range s.kinds {
 		if k.GroupVersion != gv {
 			continue
@@ -117,6 +125,7 @@ func (s *Server) resourceList(gv schema.GroupVersion) *metav1.APIResourceList {
 		switch k.Resource {
 		case "pods":
 			sub("binding", "Binding", "create")
+			sub("log", "Pod", "get")
 		case "namespaces":
 			sub("finalize", "Namespace", "update")
 		}

@@ -66,6 +66,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) requestInfo {
 		s.serveNonResource(w, r)
 		return ri
 	}
+	if isTokenReview(ri) {
+		s.serveTokenReview(w, r, user, ri)
+		return ri
+	}
 	k := s.lookup(ri.group, ri.version, ri.resource)
 	if k == nil || ri.verb == "" {
 		writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Group: ri.group, Resource: ri.resource}, ""))
@@ -130,6 +134,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req *requ
 		return s.serveScale(w, r, req)
 	case sub == "finalize" && req.kind.Resource == "namespaces" && req.verb == "update":
 		return s.update(w, r, req)
+	case sub == "log" && req.kind.Resource == "pods" && req.verb == "get":
+		return s.podLog(w, r, req)
 	}
 	return apierrors.NewMethodNotSupported(req.kind.GroupResource(), req.verb)
 }

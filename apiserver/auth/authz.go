@@ -39,23 +39,32 @@ var connectSubresources = []string{"exec", "attach", "portforward", "proxy"}
 
 // nodeWrites are the writes RoleNode may make, beyond reading everything.
 var nodeWrites = map[resourceRef][]string{
-	{"", "nodes", ""}:                     {"create", "update", "patch", "delete"},
-	{"", "nodes", "status"}:               {"update", "patch"},
-	{"", "pods", ""}:                      {"delete"},
-	{"", "pods", "status"}:                {"update", "patch"},
-	{"", "events", ""}:                    {"create", "update", "patch"},
-	{"events.k8s.io", "events", ""}:       {"create", "update", "patch"},
-	{"coordination.k8s.io", "leases", ""}: {"create", "update", "patch", "delete"},
+	{"", "nodes", ""}:                             {"create", "update", "patch", "delete"},
+	{"", "nodes", "status"}:                       {"update", "patch"},
+	{"", "pods", ""}:                              {"delete"},
+	{"", "pods", "status"}:                        {"update", "patch"},
+	{"", "events", ""}:                            {"create", "update", "patch"},
+	{"events.k8s.io", "events", ""}:               {"create", "update", "patch"},
+	{"coordination.k8s.io", "leases", ""}:         {"create", "update", "patch", "delete"},
+	{"authentication.k8s.io", "tokenreviews", ""}: {"create"},
+}
+
+// isPodLog reports whether a reads a Pod's log, which RoleNode may not: a node has no
+// business reading other nodes' containers' output.
+func isPodLog(a Attributes) bool {
+	return a.Group == "" && a.Resource == "pods" && a.Subresource == "log"
 }
 
 // Authorize decides whether u may make the request a describes. Denied, the reason is
 // ForbiddenMessage(u, a); allowed, it names the role that allowed it.
 //
 // RoleAdmin may do anything. RoleReadonly may get, list and watch everything except
-// Secrets, like Kubernetes' "view" ClusterRole. RoleNode may get, list and watch
-// everything (a node mounts Secrets and ConfigMaps into Pods) and may also write Nodes
-// and their status, delete Pods, update Pod status, record Events and hold Leases in any
-// namespace. Neither of the latter two may exec, attach, port-forward or proxy.
+// Secrets, like Kubernetes' "view" ClusterRole (which, like it, includes pods/log).
+// RoleNode may get, list and watch everything except Pods' logs (a node mounts Secrets
+// and ConfigMaps into Pods) and may also write Nodes and their status, delete Pods,
+// update Pod status, record Events, hold Leases in any namespace and create
+// TokenReviews (to check who calls its kubelet). Neither of the latter two may exec,
+// attach, port-forward or proxy.
 // A user with any other role may do nothing.
 func Authorize(u User, a Attributes) (allowed bool, reason string) {
 	switch u.Role {
@@ -64,7 +73,7 @@ func Authorize(u User, a Attributes) (allowed bool, reason string) {
 	case RoleReadonly:
 		allowed = isRead(a) && !(a.Group == "" && a.Resource == "secrets")
 	case RoleNode:
-		allowed = isRead(a) || slices.Contains(nodeWrites[resourceRef{a.Group, a.Resource, a.Subresource}], a.Verb)
+		allowed = isRead(a) && !isPodLog(a) || slices.Contains(nodeWrites[resourceRef{a.Group, a.Resource, a.Subresource}], a.Verb)
 	}
 	if !allowed {
 		return false, ForbiddenMessage(u, a)

@@ -1,6 +1,9 @@
 package auth
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 var (
 	admin    = User{Name: "berth-admin", Role: RoleAdmin}
@@ -56,6 +59,10 @@ func TestAuthorize(t *testing.T) {
 		{node, "create", "coordination.k8s.io", "leases", "", "default", true},
 		{node, "create", "apps", "deployments", "", "default", false},
 		{node, "create", "discovery.k8s.io", "endpointslices", "", "default", false},
+		{node, "get", "", "pods", "log", "default", false},
+		{node, "create", "authentication.k8s.io", "tokenreviews", "", "", true},
+		{readonly, "create", "authentication.k8s.io", "tokenreviews", "", "", false},
+		{admin, "get", "", "pods", "log", "default", true},
 
 		{User{Name: "mallory"}, "get", "", "pods", "", "default", false},
 		{User{Name: "mallory", Role: "root"}, "get", "", "pods", "", "default", false},
@@ -187,6 +194,23 @@ func TestAuthorizeNonResource(t *testing.T) {
 	for _, tt := range tests {
 		if got := AuthorizeNonResource(tt.user, tt.path); got != tt.want {
 			t.Errorf("AuthorizeNonResource(%s, %q) = %v, want %v", tt.user.Role, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestGroups(t *testing.T) {
+	tests := []struct {
+		user User
+		want []string
+	}{
+		{admin, []string{"system:masters", AuthenticatedGroup}},
+		{node, []string{"system:nodes", AuthenticatedGroup}},
+		{readonly, []string{"berth:readonly", AuthenticatedGroup}},
+		{User{Name: "mallory"}, []string{AuthenticatedGroup}},
+	}
+	for _, tt := range tests {
+		if got := Groups(tt.user); !slices.Equal(got, tt.want) {
+			t.Errorf("Groups(%s) = %v, want %v", tt.user.Role, got, tt.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -289,4 +290,43 @@ func TestPodLogAndTokenReviewDiscovery(t *testing.T) {
 	if !slices.ContainsFunc(authn.APIResources, func(r metav1.APIResource) bool { return r.Name == "tokenreviews" }) {
 		t.Error("discovery lacks tokenreviews")
 	}
+}
+
+// TestKubectlLogsFollow proves `kubectl logs -f` prints a line written after it started.
+func TestKubectlLogsFollow(t *testing.T) {
+	bin := kubectlPath(t)
+	node, w := logNode(t)
+	ns := testNamespace(t, shared)
+	boundPod(t, ns, "web", node)
+
+	fctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(fctx, bin, kubectlArgs("admin", []string{"logs", "-f", "-n", ns, "web"})...)
+	var stdout, stderr kubectlOutput
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	defer func() { cancel(); <-exited }()
+
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for stdout.String() != want {
+			select {
+			case <-exited:
+				t.Fatalf("kubectl logs -f exited before printing %q\nstdout:\n%s\nstderr:\n%s", want, stdout.String(), stderr.String())
+			case <-deadline:
+				t.Fatalf("kubectl logs -f did not print %q in 30s\nstdout:\n%s\nstderr:\n%s", want, stdout.String(), stderr.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	waitFor("one\ntwo\n")
+	if err := w.WriteEntry("stdout", false, []byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("one\ntwo\nthree\n")
 }

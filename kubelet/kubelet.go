@@ -68,6 +68,10 @@ type Options struct {
 	// DataDir/pods; it needs a Runtime with a log driver. Default: output
 	// is dropped.
 	LogContainers bool
+	// ServerAddr is where the kubelet's HTTPS server (container logs for
+	// the API server's pods/log) listens, such as ":10250"; empty: no
+	// server. The Node's berth.dev/kubelet-endpoint annotation names it.
+	ServerAddr string
 	// Logger is for what the kubelet does. Default slog.Default().
 	Logger *slog.Logger
 	// SyncInterval is how often each pod worker reconciles without an
@@ -92,15 +96,16 @@ type Kubelet struct {
 	podsDir string
 	now     func() time.Time
 
-	net     podNetwork            // set by Run once the pod CIDR is known
-	lister  corelisters.PodLister // set by Run
-	workers *podWorkers
-	images  *imageImporter
-	prober  prober
-	pins    namespacePins
-	events  eventrecord.EventRecorder // the pods' events; drops them until Run starts
-	vols    *volumes.Manager
-	hostIP  atomic.Pointer[string] // the node's InternalIP, as last found
+	net      podNetwork            // set by Run once the pod CIDR is known
+	lister   corelisters.PodLister // set by Run
+	workers  *podWorkers
+	images   *imageImporter
+	prober   prober
+	pins     namespacePins
+	endpoint string                    // the kubelet server's URL, set by Run before registering
+	events   eventrecord.EventRecorder // the pods' events; drops them until Run starts
+	vols     *volumes.Manager
+	hostIP   atomic.Pointer[string] // the node's InternalIP, as last found
 }
 
 // podNetwork is what the kubelet needs of a [network.Network].
@@ -181,6 +186,11 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	k.events = broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "kubelet", Host: k.opts.NodeName})
 
 	k.images.scan(ctx)
+	endpoint, err := k.startServer(ctx)
+	if err != nil {
+		return fmt.Errorf("kubelet: %w", err)
+	}
+	k.endpoint = endpoint
 	podCIDR, err := k.register(ctx)
 	if err != nil {
 		return err

@@ -53,10 +53,11 @@ func (k *Kubelet) register(ctx context.Context) (string, error) {
 			return "", ctx.Err()
 		}
 	}
-	k.postNodeStatus(ctx)
+	// The Lease first: a node reported Ready has one.
 	if err := k.renewLease(ctx); err != nil {
 		k.log.Warn("renew lease", "err", err)
 	}
+	k.postNodeStatus(ctx)
 	for {
 		n, err := nodes.Get(ctx, k.opts.NodeName, metav1.GetOptions{})
 		if err == nil && n.Spec.PodCIDR != "" {
@@ -115,6 +116,12 @@ func (k *Kubelet) postNodeStatus(ctx context.Context) {
 	capacity, err := hostCapacity()
 	if err != nil {
 		k.log.Warn("node capacity", "err", err)
+	}
+	if k.endpoint != "" && node.Annotations[KubeletEndpointAnnotation] != k.endpoint {
+		if node.Annotations == nil {
+			node.Annotations = map[string]string{}
+		}
+		node.Annotations[KubeletEndpointAnnotation] = k.endpoint
 	}
 	node.Status.Capacity = capacity
 	node.Status.Allocatable = allocatable(capacity, k.opts.Reserved)

@@ -27,7 +27,7 @@ type agentFlags struct {
 	server, tokenFile, caFile, kubeconfig string
 	nodeName, dataDir                     string
 	containerdAddress, nodeNetNS          string
-	reserved                              string
+	reserved, kubeletAddr                 string
 }
 
 // newAgentCommand builds `berth agent`: the kubelet of a node.
@@ -57,6 +57,7 @@ node.kubeconfig), or --server with --token-file and --ca-file.`,
 	fl.StringVar(&f.dataDir, "data-dir", "/var/lib/berth/agent", "directory of the agent's state")
 	fl.StringVar(&f.containerdAddress, "containerd-address", "", "socket of a running containerd (default: start a private one under --data-dir)")
 	fl.StringVar(&f.nodeNetNS, "node-netns", "", "network namespace the node lives in (such as /run/netns/NAME); CNI plugins and probes run there")
+	fl.StringVar(&f.kubeletAddr, "kubelet-addr", ":10250", "address of the kubelet's HTTPS server (container logs for the API server); empty: none")
 	fl.StringVar(&f.reserved, "reserved", "", "resources kept from pods, such as cpu=100m,memory=256Mi")
 	return cmd
 }
@@ -113,6 +114,7 @@ func runAgent(ctx context.Context, f agentFlags) error {
 		HostNetNS:     f.nodeNetNS,
 		Reserved:      reserved,
 		LogContainers: true,
+		ServerAddr:    f.kubeletAddr,
 		Logger:        log,
 	})
 	if err != nil {

@@ -116,7 +116,13 @@ func TestKubeletRunsPods(t *testing.T) {
 	dataDir := t.TempDir()
 	t.Cleanup(func() { removePinned(t, filepath.Join(dataDir, "netns")) })
 	buildImages(t, filepath.Join(dataDir, "images"))
-	rt, err := runtime.New(runtime.Options{Address: ctd.Address, RuncRoot: ctd.RuncRoot()})
+	berth := filepath.Join(t.TempDir(), "berth") // the log driver
+	build := exec.Command("go", "build", "-o", berth, "./cmd/berth")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/berth: %v\n%s", err, out)
+	}
+	rt, err := runtime.New(runtime.Options{Address: ctd.Address, RuncRoot: ctd.RuncRoot(), LogDriver: berth})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +139,8 @@ func TestKubeletRunsPods(t *testing.T) {
 		HostNetNS:      node.Path,
 		Logger:         logger,
 		SyncInterval:   300 * time.Millisecond,
+		ServerAddr:     "127.0.0.1:0",
+		LogContainers:  true,
 		StatusInterval: 2 * time.Second,
 	}
 	first := startKubelet(t, opts)
@@ -232,6 +240,10 @@ func TestKubeletRunsPods(t *testing.T) {
 		}
 		return len(evs.Items), false
 	})
+	logs, err := admin.CoreV1().Pods("default").GetLogs("box", &corev1.PodLogOptions{Container: "box"}).DoRaw(ctx)
+	if err != nil || string(logs) != "hello\n" {
+		t.Errorf("logs of the box through the API server: %q, %v; want \"hello\\n\"", logs, err)
+	}
 	boxID := strings.TrimPrefix(boxPod.Status.ContainerStatuses[0].ContainerID, "containerd://")
 	code, out, err := rt.Exec(ctx, boxID, []string{"sh", "-c", `echo "$GREETING"; cat /etc/cfg/greeting; echo; hostname; cat /work/x`}, 10*time.Second)
 	if want := "hi from a configmap\nhi from a configmap\nbox\nfrom init\n"; err != nil || code != 0 || string(out) != want {

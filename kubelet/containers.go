@@ -7,15 +7,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/berth-dev/berth/kubelet/backoff"
 	"github.com/berth-dev/berth/kubelet/runtime"
-)
-
-// Crash-loop backoff: the delay before the n'th restart of a container is
-// backoffBase doubled n-1 times, at most backoffMax.
-const (
-	backoffBase = 10 * time.Second
-	backoffMax  = 5 * time.Minute
 )
 
 // record is the newest container the runtime has for one of a pod's
@@ -54,10 +49,18 @@ type plan struct {
 // decide returns the next steps for pod given the newest container of each
 // of its containers (by name): init containers run one at a time in order,
 // each to successful completion (restarted under Always and OnFailure); then
-// every container runs, restarted after exits as restartPolicy says, with
-// crash-loop backoff.
-func decide(pod *corev1.Pod, latest map[string]record, now time.Time) plan {
+// every container runs, restarted after exits as restartPolicy says, once
+// bo (told of the exits by noteExits) no longer holds them back.
+func decide(pod *corev1.Pod, latest map[string]record, bo *backoff.Backoff, now time.Time) plan {
 	p := plan{backoff: map[string]time.Time{}}
+	restart := func(c corev1.Container, r record, init bool) {
+		key := backoffKey(pod.UID, c.Name)
+		if bo.InBackoff(key, now) {
+			p.backoff[c.Name] = now.Add(bo.Remaining(key, now))
+			return
+		}
+		p.start = append(p.start, startItem{container: c, attempt: r.attempt + 1, init: init})
+	}
 	policy := pod.Spec.RestartPolicy
 	for _, c := range pod.Spec.InitContainers {
 		r, ok := latest[c.Name]
@@ -76,7 +79,7 @@ func decide(pod *corev1.Pod, latest map[string]record, now time.Time) plan {
 			p.failed = true
 			return p
 		default:
-			p.restart(c, r, true, now)
+			restart(c, r, true)
 			return p
 		}
 	}
@@ -94,21 +97,38 @@ func decide(pod *corev1.Pod, latest map[string]record, now time.Time) plan {
 		case imageChanged(c, r):
 			p.start = append(p.start, startItem{container: c, attempt: r.attempt + 1})
 		case shouldRestart(policy, r.status.ExitCode):
-			p.restart(c, r, false, now)
+			restart(c, r, false)
 		}
 	}
 	return p
 }
 
-// restart starts c's next attempt once its backoff has passed, or records
-// the wait.
-func (p *plan) restart(c corev1.Container, r record, init bool, now time.Time) {
-	until := r.status.FinishedAt.Add(restartDelay(r))
-	if now.Before(until) {
-		p.backoff[c.Name] = until
-		return
+// backoffKey names a pod's container in the crash-loop and image pull
+// backoffs.
+func backoffKey(podUID types.UID, name string) string {
+	return string(podUID) + "/" + name
+}
+
+// exitNote is the exit of a container the crash-loop backoff was told of.
+type exitNote struct {
+	id   string        // the exited container
+	wait time.Duration // the backoff it got
+}
+
+// noteExits tells the crash-loop backoff of the newest exit of each of
+// pod's containers, once: the wait before the restart runs from the exit,
+// 10s first, doubling to 5m, back to 10s after a run of 10m or more.
+func (k *Kubelet) noteExits(pod *corev1.Pod, st *podState, latest map[string]record) {
+	for name, r := range latest {
+		if r.status.State != runtime.StateExited || st.exits[name].id == r.status.ID {
+			continue
+		}
+		key := backoffKey(pod.UID, name)
+		if !r.status.StartedAt.IsZero() {
+			k.crashBackoff.RanFor(key, r.status.FinishedAt.Sub(r.status.StartedAt))
+		}
+		st.exits[name] = exitNote{id: r.status.ID, wait: k.crashBackoff.Next(key, r.status.FinishedAt)}
 	}
-	p.start = append(p.start, startItem{container: c, attempt: r.attempt + 1, init: init})
 }
 
 // imageChanged says whether the container r runs another image than the
@@ -133,29 +153,6 @@ func shouldRestart(policy corev1.RestartPolicy, code int) bool {
 	default:
 		return true
 	}
-}
-
-// backoffReset is how long a container must have run for its next
-// restart to wait only backoffBase again.
-const backoffReset = 10 * time.Minute
-
-// restartDelay is the wait before restarting the exited container r: the
-// crash-loop backoff of its next attempt, or backoffBase after a run of
-// backoffReset or more.
-func restartDelay(r record) time.Duration {
-	if !r.status.StartedAt.IsZero() && r.status.FinishedAt.Sub(r.status.StartedAt) >= backoffReset {
-		return backoffBase
-	}
-	return backoffDelay(r.attempt + 1)
-}
-
-// backoffDelay is the wait before the n'th restart (n >= 1).
-func backoffDelay(n int) time.Duration {
-	d := backoffBase
-	for i := 1; i < n && d < backoffMax; i++ {
-		d *= 2
-	}
-	return min(d, backoffMax)
 }
 
 // maxContainerID is the longest container ID the runtime takes.

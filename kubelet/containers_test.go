@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/berth-dev/berth/kubelet/backoff"
 	"github.com/berth-dev/berth/kubelet/runtime"
 )
 
@@ -89,9 +90,9 @@ func TestDecide(t *testing.T) {
 		{"Never keeps a failed container", testPod(corev1.RestartPolicyNever, nil, "a"),
 			map[string]record{"a": exited(0, 1, t0)}, decision{InitDone: true}},
 		{"crash loop waits out its backoff", testPod(corev1.RestartPolicyAlways, nil, "a"),
-			map[string]record{"a": exited(3, 1, now.Add(-30*time.Second))}, decision{Backoff: []string{"a"}, InitDone: true}},
+			map[string]record{"a": exited(3, 1, now.Add(-5*time.Second))}, decision{Backoff: []string{"a"}, InitDone: true}},
 		{"crash loop restarts after its backoff", testPod(corev1.RestartPolicyAlways, nil, "a"),
-			map[string]record{"a": exited(3, 1, now.Add(-81*time.Second))}, decision{Start: []string{"a@4"}, InitDone: true}},
+			map[string]record{"a": exited(3, 1, now.Add(-11*time.Second))}, decision{Start: []string{"a@4"}, InitDone: true}},
 		{"a container whose image changed is stopped", testPod(corev1.RestartPolicyNever, nil, "a"),
 			map[string]record{"a": {attempt: 0, status: runtime.ContainerStatus{ID: "old", State: runtime.StateRunning, Image: "docker.io/library/old:v1"}}},
 			decision{Stop: []string{"old"}, InitDone: true}},
@@ -104,19 +105,17 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := describe(decide(tt.pod, tt.latest, now))
+			bo := backoff.New(backoff.Options{})
+			for name, r := range tt.latest {
+				if r.status.State == runtime.StateExited {
+					bo.Next(backoffKey(tt.pod.UID, name), r.status.FinishedAt)
+				}
+			}
+			got := describe(decide(tt.pod, tt.latest, bo, now))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("decide (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestBackoffDelay(t *testing.T) {
-	for n, want := range map[int]time.Duration{1: 10 * time.Second, 2: 20 * time.Second, 3: 40 * time.Second, 6: 5 * time.Minute, 30: 5 * time.Minute} {
-		if got := backoffDelay(n); got != want {
-			t.Errorf("backoffDelay(%d) = %v, want %v", n, got, want)
-		}
 	}
 }
 
@@ -144,14 +143,46 @@ func TestLatestRecords(t *testing.T) {
 	}
 }
 
-func TestRestartDelayResetsAfterALongRun(t *testing.T) {
-	short := record{attempt: 4, status: runtime.ContainerStatus{StartedAt: t0, FinishedAt: t0.Add(time.Minute)}}
-	long := record{attempt: 4, status: runtime.ContainerStatus{StartedAt: t0, FinishedAt: t0.Add(backoffReset)}}
-	if got := restartDelay(short); got != backoffDelay(5) {
-		t.Errorf("after a short run: %v", got)
+func TestNoteExits(t *testing.T) {
+	// Each step is the newest attempt of container "a" a pass sees: a run
+	// of startedAt..finishedAt; want is the backoff it gets (0: not noted
+	// again).
+	type step struct {
+		id                string
+		started, finished time.Duration // after t0
+		want              time.Duration
 	}
-	if got := restartDelay(long); got != backoffBase {
-		t.Errorf("after a 10-minute run: %v, want %v", got, backoffBase)
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"doubles per exit", []step{{"a0", 0, time.Second, 10 * time.Second}, {"a1", 20 * time.Second, 21 * time.Second, 20 * time.Second},
+			{"a2", time.Minute, time.Minute + time.Second, 40 * time.Second}}},
+		{"an exit is noted once", []step{{"a0", 0, time.Second, 10 * time.Second}, {"a0", 0, time.Second, 0}}},
+		{"a run of ten minutes starts over", []step{{"a0", 0, time.Second, 10 * time.Second}, {"a1", time.Minute, 20 * time.Second, 20 * time.Second},
+			{"a2", time.Minute, 11 * time.Minute, 10 * time.Second}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := &Kubelet{crashBackoff: backoff.New(backoff.Options{})}
+			pod := testPod(corev1.RestartPolicyAlways, nil, "a")
+			st := newPodState()
+			for i, s := range tt.steps {
+				before := st.exits["a"]
+				r := record{attempt: i, status: runtime.ContainerStatus{ID: s.id, State: runtime.StateExited, StartedAt: t0.Add(s.started), FinishedAt: t0.Add(s.finished)}}
+				k.noteExits(pod, st, map[string]record{"a": r})
+				got := st.exits["a"].wait
+				if s.want == 0 {
+					if st.exits["a"] != before {
+						t.Errorf("step %d: noted again: %+v", i, st.exits["a"])
+					}
+					continue
+				}
+				if got != s.want {
+					t.Errorf("step %d: backoff %v, want %v", i, got, s.want)
+				}
+			}
+		})
 	}
 }
 

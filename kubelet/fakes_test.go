@@ -16,7 +16,8 @@ import (
 )
 
 // fakeRuntime keeps containers in memory. Its limits: no processes, so a
-// container runs until the test calls exit; Exec always succeeds.
+// container runs until the test calls exit; Exec exits with execCodes in
+// turn, then 0.
 type fakeRuntime struct {
 	now    func() time.Time
 	images map[string]bool // normalized refs present
@@ -26,6 +27,7 @@ type fakeRuntime struct {
 	order      []string
 	down       bool
 	stopped    []string
+	execCodes  []int
 }
 
 var _ runtime.Runtime = (*fakeRuntime)(nil)
@@ -136,7 +138,14 @@ func (f *fakeRuntime) ListContainers(_ context.Context, labels map[string]string
 }
 
 func (f *fakeRuntime) Exec(context.Context, string, []string, time.Duration) (int, []byte, error) {
-	return 0, nil, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.execCodes) == 0 {
+		return 0, nil, nil
+	}
+	code := f.execCodes[0]
+	f.execCodes = f.execCodes[1:]
+	return code, nil, nil
 }
 
 // ids lists the containers' IDs, oldest first.

@@ -36,6 +36,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	eventrecord "k8s.io/client-go/tools/record"
 
+	"github.com/berth-dev/berth/kubelet/backoff"
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
 	"github.com/berth-dev/berth/kubelet/volumes"
@@ -100,12 +101,16 @@ type Kubelet struct {
 	lister   corelisters.PodLister // set by Run
 	workers  *podWorkers
 	images   *imageImporter
-	prober   prober
 	pins     namespacePins
 	endpoint string                    // the kubelet server's URL, set by Run before registering
 	events   eventrecord.EventRecorder // the pods' events; drops them until Run starts
 	vols     *volumes.Manager
 	hostIP   atomic.Pointer[string] // the node's InternalIP, as last found
+
+	// crashBackoff holds back restarts of crashing containers and
+	// pullBackoff retries of images that could not be had, both by
+	// backoffKey.
+	crashBackoff, pullBackoff *backoff.Backoff
 }
 
 // podNetwork is what the kubelet needs of a [network.Network].
@@ -155,7 +160,8 @@ func New(opts Options) (*Kubelet, error) {
 		podsDir: filepath.Join(dataDir, "pods"),
 		now:     opts.Now,
 	}
-	k.prober = &netProber{rt: opts.Runtime, hostNetNS: opts.HostNetNS}
+	k.crashBackoff = backoff.New(backoff.Options{})
+	k.pullBackoff = backoff.New(backoff.Options{})
 	k.pins = realPins{}
 	k.events = &eventrecord.FakeRecorder{}
 	k.vols = volumes.New(k.podsDir, volumes.Getter{ConfigMap: k.getConfigMap, Secret: k.getSecret})

@@ -29,7 +29,7 @@ func TestLogPath(t *testing.T) {
 		t.Errorf("previous of a first attempt: %v, want not found", err)
 	}
 	h.rt.exit(string(pod.UID)+"-app-0", 1)
-	h.now = h.now.Add(backoffBase + time.Second)
+	h.now = h.now.Add(11 * time.Second) // past the first crash-loop backoff, 10s
 	h.sync("p")
 	if got, err := h.k.LogPath("default", "p", "app", true); err != nil || filepath.Base(got) != "0.log" {
 		t.Errorf("previous after a restart: %q, %v", got, err)

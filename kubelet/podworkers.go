@@ -42,6 +42,7 @@ type podState struct {
 	podIP  string
 	probes map[string]*containerProbes // by container ID
 	pulls  map[string]*pullFailure     // by container name
+	exits  map[string]exitNote         // by container name
 	// volPaths are the pod's volumes on the host (volume name → path),
 	// set up at volSetAt; hostsFile and resolvFile its /etc files.
 	volPaths              map[string]string
@@ -55,14 +56,12 @@ type podState struct {
 
 // pullFailure is a container whose image could not be had.
 type pullFailure struct {
-	count   int
 	reason  string // ErrImagePull, ImagePullBackOff or ErrImageNeverPull
 	message string
-	retryAt time.Time
 }
 
 func newPodState() *podState {
-	return &podState{probes: map[string]*containerProbes{}, pulls: map[string]*pullFailure{}}
+	return &podState{probes: map[string]*containerProbes{}, pulls: map[string]*pullFailure{}, exits: map[string]exitNote{}}
 }
 
 func newPodWorkers(k *Kubelet) *podWorkers {
@@ -133,6 +132,7 @@ func (pw *podWorkers) run(ctx context.Context, w *podWorker) {
 			done = k.syncPod(ctx, pod, st)
 		}
 		if done {
+			k.forgetBackoffs(w.uid, st)
 			pw.mu.Lock()
 			delete(pw.workers, w.uid)
 			pw.mu.Unlock()
@@ -186,7 +186,8 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 	}
 	latest := latestRecords(statuses)
 	st.prev = k.removeOldAttempts(ctx, statuses, latest)
-	p := decide(pod, latest, now)
+	k.noteExits(pod, st, latest)
+	p := decide(pod, latest, k.crashBackoff, now)
 	for _, id := range p.stop {
 		k.log.Info("stopping a container whose image changed", "pod", pod.Namespace+"/"+pod.Name, "container", id)
 		if err := k.rt.StopContainer(ctx, id, gracePeriod(pod)); err != nil {
@@ -204,11 +205,23 @@ func (k *Kubelet) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) bo
 		}
 		latest = latestRecords(statuses)
 		st.prev = previousRecords(statuses, latest)
-		p = decide(pod, latest, now)
+		k.noteExits(pod, st, latest)
+		p = decide(pod, latest, k.crashBackoff, now)
 	}
 	k.probeContainers(ctx, pod, st, latest, now)
 	k.writeStatus(ctx, pod, st, latest, p, now)
 	return false
+}
+
+// forgetBackoffs drops the pod's entries from the crash-loop and image
+// pull backoffs once its worker is done.
+func (k *Kubelet) forgetBackoffs(uid types.UID, st *podState) {
+	for name := range st.exits {
+		k.crashBackoff.Reset(backoffKey(uid, name))
+	}
+	for name := range st.pulls {
+		k.pullBackoff.Reset(backoffKey(uid, name))
+	}
 }
 
 // podContainers returns the status of every container of the pod.
@@ -256,7 +269,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *corev1.Pod, st *podSt
 	if item.existing != "" {
 		return k.rt.StartContainer(ctx, item.existing)
 	}
-	if pf := st.pulls[c.Name]; pf != nil && now.Before(pf.retryAt) {
+	if pf := st.pulls[c.Name]; pf != nil && k.pullBackoff.InBackoff(backoffKey(pod.UID, c.Name), now) {
 		if pf.reason == "ErrImagePull" {
 			pf.reason = "ImagePullBackOff"
 			pf.message = fmt.Sprintf("Back-off pulling image %q: %s", c.Image, pf.message)
@@ -269,20 +282,20 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *corev1.Pod, st *podSt
 			pf = &pullFailure{}
 			st.pulls[c.Name] = pf
 		}
-		pf.count++
 		pf.reason, pf.message = "ErrImagePull", err.Error()
 		if c.ImagePullPolicy == corev1.PullNever && errors.Is(err, runtime.ErrImageNotPresent) {
 			pf.reason = "ErrImageNeverPull"
 		}
-		pf.retryAt = now.Add(backoffDelay(pf.count))
+		k.pullBackoff.Next(backoffKey(pod.UID, c.Name), now)
 		k.events.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.Image, err)
 		return fmt.Errorf("image %s: %w", c.Image, err)
 	}
 	delete(st.pulls, c.Name)
+	k.pullBackoff.Reset(backoffKey(pod.UID, c.Name))
 	spec, err := k.containerSpec(pod, st, c, item.attempt)
 	if err != nil {
 		// Reported until a later pass gets further.
-		st.pulls[c.Name] = &pullFailure{reason: "CreateContainerConfigError", message: err.Error(), retryAt: now}
+		st.pulls[c.Name] = &pullFailure{reason: "CreateContainerConfigError", message: err.Error()}
 		return err
 	}
 	if err := k.rt.CreateContainer(ctx, spec); err != nil {
@@ -373,10 +386,10 @@ func (k *Kubelet) probeContainers(ctx context.Context, pod *corev1.Pod, st *podS
 		live[r.status.ID] = true
 		cp := st.probes[r.status.ID]
 		if cp == nil {
-			cp = &containerProbes{}
+			cp = k.newContainerProbes(c, k.probeTarget(r.status.ID, st.podIP))
 			st.probes[r.status.ID] = cp
 		}
-		restart, why := runProbes(ctx, k.prober, c, cp, r.status.ID, st.podIP, r.status.StartedAt, now)
+		restart, why := cp.step(ctx, r.status.StartedAt)
 		if restart {
 			k.log.Info("restarting container", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "reason", why)
 			k.events.Eventf(pod, corev1.EventTypeWarning, "Unhealthy", "Container %s %s, will be restarted", c.Name, why)

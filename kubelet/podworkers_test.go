@@ -121,7 +121,7 @@ func TestWorkerStartsRestartsAndDeletes(t *testing.T) {
 	if waiting(p, 0) != "CrashLoopBackOff" || p.Status.ContainerStatuses[0].LastTerminationState.Terminated == nil {
 		t.Fatalf("after a crash: %+v", p.Status.ContainerStatuses[0])
 	}
-	h.now = h.now.Add(backoffBase + time.Second)
+	h.now = h.now.Add(11 * time.Second) // past the first crash-loop backoff, 10s
 	h.sync("p")
 	_, p = h.sync("p")
 	// The attempt before the newest is kept for lastState.
@@ -175,16 +175,17 @@ func TestWorkerAdoptsRunningContainers(t *testing.T) {
 func TestWorkerLivenessFailureRestarts(t *testing.T) {
 	pod := workerPod()
 	pod.Spec.Containers = pod.Spec.Containers[:1]
-	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 1}
+	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 1,
+		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"check"}}}}
 	h := newWorkerHarness(t, pod, "app:v1")
-	h.k.prober = &scriptedProber{results: []error{io.EOF}}
+	h.rt.execCodes = []int{1}
 	h.sync("p")
 	h.now = h.now.Add(time.Second)
 	h.sync("p")
 	if len(h.rt.stopped) != 1 {
 		t.Fatalf("stopped %v after a failed liveness probe, want the container", h.rt.stopped)
 	}
-	h.now = h.now.Add(backoffBase + time.Second)
+	h.now = h.now.Add(11 * time.Second) // past the first crash-loop backoff, 10s
 	h.sync("p")
 	if ids := h.rt.ids(); len(ids) != 2 || ids[1] != string(pod.UID)+"-app-1" {
 		t.Errorf("containers after the liveness restart: %v", ids)

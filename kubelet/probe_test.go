@@ -2,81 +2,64 @@ package kubelet
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/berth-dev/berth/kubelet/prober"
 )
 
-// scriptedProber answers probes from a list of results, one per call.
-type scriptedProber struct{ results []error }
-
-func (p *scriptedProber) probe(context.Context, *corev1.Container, *corev1.Probe, string, string) error {
-	if len(p.results) == 0 {
-		return errors.New("script over")
-	}
-	err := p.results[0]
-	p.results = p.results[1:]
-	return err
-}
-
-func TestRunProbes(t *testing.T) {
-	fail := errors.New("refused")
-	probe := &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 2}
-	c := &corev1.Container{Name: "a", LivenessProbe: probe, ReadinessProbe: probe}
-	pr := &scriptedProber{results: []error{
-		nil, nil, // pass 1: liveness ok, readiness ok
-		fail, fail, // pass 2: one failure each: below the threshold
-		fail, // pass 3: liveness fails twice: restart
-	}}
-	cp := &containerProbes{}
-	now := t0
-	if restart, _ := runProbes(context.Background(), pr, c, cp, "id", "10.0.0.1", t0, now); restart || !cp.ready(c) {
-		t.Fatalf("pass 1: restart %v ready %v", restart, cp.ready(c))
-	}
-	now = now.Add(time.Second)
-	if restart, _ := runProbes(context.Background(), pr, c, cp, "id", "10.0.0.1", t0, now); restart || !cp.ready(c) {
-		t.Fatalf("pass 2: restart %v ready %v; one failure is below the threshold", restart, cp.ready(c))
-	}
-	// Not due yet: nothing runs.
-	if restart, _ := runProbes(context.Background(), pr, c, cp, "id", "10.0.0.1", t0, now.Add(time.Millisecond)); restart {
-		t.Fatal("a probe ran before its period")
-	}
-	now = now.Add(time.Second)
-	if restart, why := runProbes(context.Background(), pr, c, cp, "id", "10.0.0.1", t0, now); !restart || why != "liveness probe failed" {
-		t.Fatalf("pass 3: restart %v (%s), want a liveness restart", restart, why)
-	}
-}
-
-func TestStartupProbeGatesReadiness(t *testing.T) {
-	c := &corev1.Container{
-		StartupProbe:   &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 3},
-		ReadinessProbe: &corev1.Probe{PeriodSeconds: 1},
-	}
-	pr := &scriptedProber{results: []error{errors.New("not yet"), nil, nil}}
-	cp := &containerProbes{}
-	runProbes(context.Background(), pr, c, cp, "id", "", t0, t0)
-	if cp.started || cp.ready(c) {
-		t.Fatal("started before the startup probe succeeded")
-	}
-	runProbes(context.Background(), pr, c, cp, "id", "", t0, t0.Add(time.Second))
-	if !cp.started || !cp.ready(c) {
-		t.Fatalf("after startup and readiness success: started %v ready %v", cp.started, cp.ready(c))
-	}
-}
-
-func TestResolvePort(t *testing.T) {
-	c := &corev1.Container{Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}
-	for _, tt := range []struct {
-		port intstr.IntOrString
-		want int
-		err  bool
-	}{{intstr.FromInt32(9), 9, false}, {intstr.FromString("http"), 8080, false}, {intstr.FromString("grpc"), 0, true}} {
-		got, err := resolvePort(tt.port, c)
-		if got != tt.want || (err != nil) != tt.err {
-			t.Errorf("resolvePort(%v) = %d, %v", tt.port.String(), got, err)
+// scriptedTarget is a probe target whose exec exits with codes in turn.
+func scriptedTarget(codes ...int) prober.Target {
+	return prober.Target{Exec: func(context.Context, []string, time.Duration) (int, []byte, error) {
+		if len(codes) == 0 {
+			return 1, nil, nil
 		}
+		code := codes[0]
+		codes = codes[1:]
+		return code, nil, nil
+	}}
+}
+
+func execProbe(threshold int32) *corev1.Probe {
+	return &corev1.Probe{PeriodSeconds: 1, FailureThreshold: threshold,
+		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"check"}}}}
+}
+
+func TestContainerProbes(t *testing.T) {
+	// Each pass is one second after the last; the script answers the
+	// probes that run in it in order (startup, liveness, readiness).
+	type pass struct {
+		restart        string // why, "" for none
+		started, ready bool
+	}
+	tests := []struct {
+		name   string
+		c      corev1.Container
+		script []int
+		passes []pass
+	}{
+		{"no probes: started and ready", corev1.Container{}, nil, []pass{{"", true, true}}},
+		{"liveness below its threshold, then past it", corev1.Container{LivenessProbe: execProbe(2), ReadinessProbe: execProbe(2)},
+			[]int{0, 0, 1, 1, 1}, []pass{{"", true, true}, {"", true, true}, {"liveness probe failed", true, false}}},
+		{"startup gates liveness and readiness", corev1.Container{StartupProbe: execProbe(3), ReadinessProbe: execProbe(3)},
+			[]int{1, 0, 0}, []pass{{"", false, false}, {"", true, true}}},
+		{"startup failure restarts once", corev1.Container{StartupProbe: execProbe(1), LivenessProbe: execProbe(1)},
+			[]int{1}, []pass{{"startup probe failed", false, false}, {"", false, false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			k := &Kubelet{now: func() time.Time { return now }}
+			cp := k.newContainerProbes(&tt.c, scriptedTarget(tt.script...))
+			for i, want := range tt.passes {
+				_, why := cp.step(context.Background(), t0)
+				if got := (pass{why, cp.started, cp.ready}); got != want {
+					t.Errorf("pass %d: %+v, want %+v", i, got, want)
+				}
+				now = now.Add(time.Second)
+			}
+		})
 	}
 }

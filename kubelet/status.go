@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/berth-dev/berth/kubelet/podstatus"
 	"github.com/berth-dev/berth/kubelet/runtime"
 )
 
@@ -53,159 +54,87 @@ func (k *Kubelet) writeStatus(ctx context.Context, pod *corev1.Pod, st *podState
 }
 
 // podStatus is the pod's status from its containers, the worker's memory
-// and the plan: phase, conditions, IPs and container statuses. Transition
-// times and the start time are kept from the pod's current status.
+// and the plan, computed by [podstatus.Compute]; the start time is kept
+// from the pod's current status (now when it has none).
 func podStatus(pod *corev1.Pod, st *podState, latest map[string]record, p plan, hostIP string, now time.Time) corev1.PodStatus {
-	old := pod.Status
-	s := corev1.PodStatus{
-		HostIP:    hostIP,
+	in := podstatus.Input{
+		Now:       now,
 		PodIP:     st.podIP,
-		StartTime: old.StartTime,
-		QOSClass:  old.QOSClass,
+		HostIP:    hostIP,
+		StartTime: pod.Status.StartTime,
+		InitDone:  p.initDone,
+		Terminal:  p.failed,
 	}
-	if hostIP != "" {
-		s.HostIPs = []corev1.HostIP{{IP: hostIP}}
-	}
-	if st.podIP != "" {
-		s.PodIPs = []corev1.PodIP{{IP: st.podIP}}
-	}
-	if s.StartTime == nil {
+	if in.StartTime == nil {
 		t := metav1.NewTime(now)
-		s.StartTime = &t
+		in.StartTime = &t
 	}
-	for _, c := range pod.Spec.InitContainers {
-		s.InitContainerStatuses = append(s.InitContainerStatuses, containerStatus(&c, st, latest, p, true))
-	}
-	allReady := true
-	for _, c := range pod.Spec.Containers {
-		cs := containerStatus(&c, st, latest, p, false)
-		allReady = allReady && cs.Ready
-		s.ContainerStatuses = append(s.ContainerStatuses, cs)
-	}
-	s.Phase = podPhase(pod, latest, p)
-	ready := allReady && s.Phase == corev1.PodRunning
-	s.Conditions = []corev1.PodCondition{
-		condition(old, corev1.PodScheduled, true, "", now),
-		condition(old, corev1.PodInitialized, p.initDone, "", now),
-		condition(old, corev1.ContainersReady, ready, "ContainersNotReady", now),
-		condition(old, corev1.PodReady, ready, "ContainersNotReady", now),
-	}
-	return s
-}
-
-// podPhase is Failed when an init container failed for good or every
-// container exited without a restart to come and one failed; Succeeded
-// when all of them exited with 0 like that; Running once every container
-// was started at least once and one runs or will be restarted; else
-// Pending.
-func podPhase(pod *corev1.Pod, latest map[string]record, p plan) corev1.PodPhase {
-	if p.failed {
-		return corev1.PodFailed
-	}
-	if !p.initDone {
-		return corev1.PodPending
-	}
-	allExited, anyFailed, anyRunning := true, false, false
-	for _, c := range pod.Spec.Containers {
-		r, ok := latest[c.Name]
-		if !ok {
-			return corev1.PodPending
-		}
-		switch r.status.State {
-		case runtime.StateExited:
-			if shouldRestart(pod.Spec.RestartPolicy, r.status.ExitCode) {
-				allExited = false
-			}
-			anyFailed = anyFailed || r.status.ExitCode != 0
-		case runtime.StateRunning, runtime.StateUnknown:
-			anyRunning, allExited = true, false
-		default:
-			allExited = false
+	for i := range pod.Spec.InitContainers {
+		if cs, ok := containerState(&pod.Spec.InitContainers[i], st, latest, p); ok {
+			in.Init = append(in.Init, cs)
 		}
 	}
-	switch {
-	case allExited && anyFailed:
-		return corev1.PodFailed
-	case allExited:
-		return corev1.PodSucceeded
-	case anyRunning || len(p.backoff) > 0:
-		return corev1.PodRunning
-	}
-	return corev1.PodPending
-}
-
-// condition returns a pod condition, keeping its transition time from old
-// when its status did not change.
-func condition(old corev1.PodStatus, t corev1.PodConditionType, ok bool, falseReason string, now time.Time) corev1.PodCondition {
-	c := corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(now)}
-	if !ok {
-		c.Status, c.Reason = corev1.ConditionFalse, falseReason
-	}
-	for _, o := range old.Conditions {
-		if o.Type == t && o.Status == c.Status {
-			c.LastTransitionTime = o.LastTransitionTime
+	for i := range pod.Spec.Containers {
+		if cs, ok := containerState(&pod.Spec.Containers[i], st, latest, p); ok {
+			in.Containers = append(in.Containers, cs)
 		}
 	}
-	return c
+	return podstatus.Compute(pod, in)
 }
 
-// containerStatus reports one container: its newest attempt's state (or
-// why it waits), the previous termination, readiness and restart count.
-func containerStatus(c *corev1.Container, st *podState, latest map[string]record, p plan, init bool) corev1.ContainerStatus {
-	cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
+// containerState is what the worker knows of container c: its newest
+// attempt's state (waiting in CrashLoopBackOff when the plan holds it
+// back), the attempt before it, probes' verdicts and restart count; or,
+// before it was created, why it waits. ok is false when there is nothing
+// to say (Compute shows it ContainerCreating).
+func containerState(c *corev1.Container, st *podState, latest map[string]record, p plan) (podstatus.ContainerState, bool) {
+	cs := podstatus.ContainerState{Name: c.Name}
 	r, ok := latest[c.Name]
 	if !ok {
-		reason := "ContainerCreating"
-		if init {
-			reason = "PodInitializing"
+		pf := st.pulls[c.Name]
+		if pf == nil {
+			return cs, false
 		}
-		w := &corev1.ContainerStateWaiting{Reason: reason}
-		if pf := st.pulls[c.Name]; pf != nil {
-			w.Reason, w.Message = pf.reason, pf.message
-		}
-		cs.State.Waiting = w
-		return cs
+		cs.State, cs.Reason, cs.Message = podstatus.Waiting, pf.reason, pf.message
+		return cs, true
 	}
 	s := r.status
 	cs.ContainerID = "containerd://" + s.ID
-	cs.ImageID = s.ImageID
-	if s.Image != "" {
-		cs.Image = s.Image
-	}
+	cs.Image, cs.ImageID = s.Image, s.ImageID
 	cs.RestartCount = int32(r.attempt)
 	switch s.State {
 	case runtime.StateRunning, runtime.StateUnknown:
+		cs.State, cs.StartedAt = podstatus.Running, s.StartedAt
 		if prev, ok := st.prev[c.Name]; ok && prev.status.State == runtime.StateExited {
-			ps := prev.status
-			cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{
-				ExitCode: int32(ps.ExitCode), Reason: ps.Reason, Message: ps.Message, ContainerID: "containerd://" + ps.ID,
-				StartedAt: metav1.NewTime(ps.StartedAt), FinishedAt: metav1.NewTime(ps.FinishedAt),
-			}
+			last := terminated(prev.status)
+			cs.Last = &last
 		}
-		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(s.StartedAt)}
 		cp := st.probes[s.ID]
 		started := cp != nil && cp.started
 		cs.Started = &started
-		cs.Ready = cp != nil && cp.ready(c)
+		cs.Ready = cp != nil && cp.ready
 	case runtime.StateExited:
-		term := &corev1.ContainerStateTerminated{
-			ExitCode: int32(s.ExitCode), Reason: s.Reason, Message: s.Message,
-			StartedAt: metav1.NewTime(s.StartedAt), FinishedAt: metav1.NewTime(s.FinishedAt), ContainerID: cs.ContainerID,
-		}
-		started := false
-		cs.Started = &started
+		term := terminated(s)
 		if _, ok := p.backoff[c.Name]; ok {
-			cs.State.Waiting = &corev1.ContainerStateWaiting{
-				Reason:  "CrashLoopBackOff",
-				Message: fmt.Sprintf("back-off %s restarting failed container=%s", restartDelay(r), c.Name),
-			}
-			cs.LastTerminationState.Terminated = term
+			cs.State, cs.Reason = podstatus.Waiting, "CrashLoopBackOff"
+			cs.Message = fmt.Sprintf("back-off %s restarting failed container=%s", st.exits[c.Name].wait, c.Name)
+			cs.Last = &term
 		} else {
-			cs.State.Terminated = term
+			term.Name, term.RestartCount = c.Name, cs.RestartCount
+			cs = term
 		}
-		cs.Ready = false
 	default:
-		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+		cs.State, cs.Reason = podstatus.Waiting, podstatus.ReasonContainerCreating
 	}
-	return cs
+	return cs, true
+}
+
+// terminated is the state of the exited container s.
+func terminated(s runtime.ContainerStatus) podstatus.ContainerState {
+	return podstatus.ContainerState{
+		State:    podstatus.Terminated,
+		ExitCode: int32(s.ExitCode), Reason: s.Reason, Message: s.Message,
+		StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
+		Image: s.Image, ImageID: s.ImageID, ContainerID: "containerd://" + s.ID,
+	}
 }

@@ -5,7 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/kubelet/backoff"
 )
 
 func TestPodPhase(t *testing.T) {
@@ -32,7 +33,7 @@ func TestPodPhase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := podPhase(tt.pod, tt.latest, decide(tt.pod, tt.latest, now)); got != tt.want {
+			if got := podStatus(tt.pod, newPodState(), tt.latest, decide(tt.pod, tt.latest, backoff.New(backoff.Options{}), now), "", now).Phase; got != tt.want {
 				t.Errorf("phase = %s, want %s", got, tt.want)
 			}
 		})
@@ -44,9 +45,11 @@ func TestPodStatusWaitingReasons(t *testing.T) {
 	pod := testPod(corev1.RestartPolicyAlways, nil, "pull", "crash")
 	st := newPodState()
 	st.podIP = "10.42.0.5"
-	st.pulls["pull"] = &pullFailure{count: 2, reason: "ImagePullBackOff", message: "Back-off pulling image"}
+	st.pulls["pull"] = &pullFailure{reason: "ImagePullBackOff", message: "Back-off pulling image"}
 	latest := map[string]record{"crash": exited(2, 1, now.Add(-time.Second))}
-	s := podStatus(pod, st, latest, decide(pod, latest, now), "192.168.234.10", now)
+	k := &Kubelet{crashBackoff: backoff.New(backoff.Options{})}
+	k.noteExits(pod, st, latest)
+	s := podStatus(pod, st, latest, decide(pod, latest, k.crashBackoff, now), "192.168.234.10", now)
 	if w := s.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "ImagePullBackOff" || w.Message == "" {
 		t.Errorf("pull container state %+v, want waiting in ImagePullBackOff", s.ContainerStatuses[0].State)
 	}
@@ -56,16 +59,5 @@ func TestPodStatusWaitingReasons(t *testing.T) {
 	}
 	if s.PodIP != "10.42.0.5" || s.HostIP != "192.168.234.10" || s.StartTime == nil || s.Phase != corev1.PodPending {
 		t.Errorf("status IPs %q %q, start %v, phase %s", s.PodIP, s.HostIP, s.StartTime, s.Phase)
-	}
-}
-
-func TestConditionKeepsTransitionTime(t *testing.T) {
-	old := corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(t0)}}}
-	now := t0.Add(time.Hour)
-	if c := condition(old, corev1.PodReady, true, "", now); !c.LastTransitionTime.Time.Equal(t0) {
-		t.Errorf("unchanged condition moved to %v", c.LastTransitionTime)
-	}
-	if c := condition(old, corev1.PodReady, false, "ContainersNotReady", now); !c.LastTransitionTime.Time.Equal(now) || c.Reason != "ContainersNotReady" {
-		t.Errorf("changed condition = %+v", c)
 	}
 }

@@ -15,6 +15,10 @@
 //		}
 //	})
 //
+// A caller that polls (the kubelet's pod workers) calls Worker.Step on
+// each pass instead of Run: it probes when the probe is due and returns the
+// same thresholded verdict.
+//
 // The caller starts liveness and readiness workers once the container has
 // started (after its startup probe succeeded, when it has one), and a new
 // worker for each new container instance, as the kubelet does.

@@ -8,7 +8,8 @@ import (
 )
 
 // Worker repeats one probe of one container instance and reports the
-// thresholded result, as the kubelet's prober worker.
+// thresholded result, as the kubelet's prober worker. Either Run it in a
+// goroutine, or call Step from a loop of one's own; not both.
 type Worker struct {
 	kind  Kind
 	probe *corev1.Probe
@@ -18,6 +19,14 @@ type Worker struct {
 
 	// After waits, as time.After; tests replace it to run periods at once.
 	After func(d time.Duration) <-chan time.Time
+
+	// The thresholds' state: the verdict last reported, the result of
+	// the last probe that ran and how many times in a row it was seen.
+	reported Result
+	last     Result
+	run      int
+	done     bool      // no more probing: liveness failed or startup decided
+	next     time.Time // when Step probes next (zero: at the initial delay)
 }
 
 // NewWorker returns a worker running probe p of kind for container c
@@ -26,7 +35,11 @@ func NewWorker(kind Kind, p *corev1.Probe, c *corev1.Container, t Target, now fu
 	if now == nil {
 		now = time.Now
 	}
-	return &Worker{kind: kind, probe: p, c: c, t: t, now: now, After: time.After}
+	w := &Worker{kind: kind, probe: p, c: c, t: t, now: now, After: time.After, reported: Initial(kind)}
+	if p == nil {
+		w.reported, w.done = Success, true // no probe: the kubelet counts the check as passed
+	}
+	return w
 }
 
 // Initial is the result a worker of kind reports before its first verdict:
@@ -55,50 +68,75 @@ func Initial(kind Kind) Result {
 // verdict, as the kubelet stops probing then. A nil probe reports Success
 // and returns.
 func (w *Worker) Run(ctx context.Context, started time.Time, out func(Result)) {
-	if w.probe == nil {
-		out(Success) // no probe: the kubelet counts the check as passed
+	out(w.reported)
+	if w.done {
 		return
-	}
-	reported := Initial(w.kind)
-	out(reported)
-	period := seconds(w.probe.PeriodSeconds, 10)
-	successThreshold := int(max(w.probe.SuccessThreshold, 1))
-	failureThreshold := int(max(w.probe.FailureThreshold, 1))
-	if w.probe.FailureThreshold == 0 {
-		failureThreshold = 3
 	}
 	if delay := started.Add(seconds(w.probe.InitialDelaySeconds, 0)).Sub(w.now()); delay > 0 {
 		if !w.wait(ctx, delay) {
 			return
 		}
 	}
-	last, run := Unknown, 0
+	period := seconds(w.probe.PeriodSeconds, 10)
 	for {
-		result, _ := Probe(ctx, w.probe, w.c, w.t)
+		r, changed := w.probeOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		if result != Unknown {
-			if result == last {
-				run++
-			} else {
-				last, run = result, 1
-			}
-			met := (result == Success && run >= successThreshold) || (result == Failure && run >= failureThreshold)
-			if met {
-				if result != reported {
-					reported = result
-					out(result)
-				}
-				if (w.kind == Liveness && result == Failure) || w.kind == Startup {
-					return
-				}
-			}
+		if changed {
+			out(r)
 		}
-		if !w.wait(ctx, period) {
+		if w.done || !w.wait(ctx, period) {
 			return
 		}
 	}
+}
+
+// Step is Run for a caller that polls: when the probe is due at now (its
+// initial delay after started has passed and a period since the last
+// Step that probed), it probes once. It returns the verdict so far (at
+// first Initial(kind); Success for a nil probe) and whether this call
+// changed it. Once Run would have returned, Step no longer probes.
+func (w *Worker) Step(ctx context.Context, started time.Time) (Result, bool) {
+	if w.done {
+		return w.reported, false
+	}
+	now := w.now()
+	if now.Before(started.Add(seconds(w.probe.InitialDelaySeconds, 0))) || now.Before(w.next) {
+		return w.reported, false
+	}
+	w.next = now.Add(seconds(w.probe.PeriodSeconds, 10))
+	return w.probeOnce(ctx)
+}
+
+// probeOnce runs the probe and applies the thresholds: it returns the
+// verdict and whether it changed.
+func (w *Worker) probeOnce(ctx context.Context) (Result, bool) {
+	result, _ := Probe(ctx, w.probe, w.c, w.t)
+	if ctx.Err() != nil || result == Unknown {
+		return w.reported, false
+	}
+	if result == w.last {
+		w.run++
+	} else {
+		w.last, w.run = result, 1
+	}
+	successThreshold := int(max(w.probe.SuccessThreshold, 1))
+	failureThreshold := int(max(w.probe.FailureThreshold, 1))
+	if w.probe.FailureThreshold == 0 {
+		failureThreshold = 3
+	}
+	if (result == Success && w.run < successThreshold) || (result == Failure && w.run < failureThreshold) {
+		return w.reported, false
+	}
+	if (w.kind == Liveness && result == Failure) || w.kind == Startup {
+		w.done = true
+	}
+	if result == w.reported {
+		return w.reported, false
+	}
+	w.reported = result
+	return result, true
 }
 
 // wait sleeps d or until ctx ends, reporting whether to go on.

@@ -85,6 +85,16 @@ func (f *fakeRuntime) exit(id string, code int) {
 	c.Reason = runtime.ReasonError
 }
 
+// oomKill makes a running container exit as the kernel's OOM killer
+// leaves it: SIGKILLed, exit code 137, reason OOMKilled.
+func (f *fakeRuntime) oomKill(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.containers[id]
+	c.State, c.ExitCode, c.FinishedAt = runtime.StateExited, 137, f.now()
+	c.OOMKilled, c.Reason = true, runtime.ReasonOOMKilled
+}
+
 func (f *fakeRuntime) StopContainer(_ context.Context, id string, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

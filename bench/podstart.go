@@ -37,7 +37,7 @@ const (
 	podStartNS     = "bench-podstart"           // the pods' Kubernetes namespace
 	ctrNamespace   = "bench-ctr"                // the baseline's containerd namespace
 	podStartWait   = 3 * time.Minute            // bound of every wait of the figure
-	kubeletMemNote = "reference: 50 MiB, the kubelet memory limit of Kubernetes' node e2e tests"
+	kubeletMemNote = "Kubernetes' node e2e limit for the kubelet: 50 MiB (issue 6's reference, not measured here)"
 )
 
 // podStart measures the kubelet: the latency from creating a pod already bound to

@@ -21,14 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/berth-dev/berth/apiserver"
-	"github.com/berth-dev/berth/apiserver/auth"
-	"github.com/berth-dev/berth/internal/netnstest"
-	"github.com/berth-dev/berth/internal/testcontainerd"
-	"github.com/berth-dev/berth/internal/testserver"
 	"github.com/berth-dev/berth/kubelet"
 	"github.com/berth-dev/berth/kubelet/network"
-	"github.com/berth-dev/berth/kubelet/runtime"
 )
 
 // waitTimeout bounds every wait of these tests.
@@ -107,57 +101,11 @@ func (a *agent) stop() {
 }
 
 func TestKubeletRunsPods(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: containerd, namespaces, CNI")
-	}
-	requireTools(t)
-	node := netnstest.NewNode(t, "kubelet")
-	ctd := testcontainerd.Start(t)
-	dataDir := t.TempDir()
-	t.Cleanup(func() { removePinned(t, filepath.Join(dataDir, "netns")) })
-	buildImages(t, filepath.Join(dataDir, "images"))
-	berth := filepath.Join(t.TempDir(), "berth") // the log driver
-	build := exec.Command("go", "build", "-o", berth, "./cmd/berth")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/berth: %v\n%s", err, out)
-	}
-	rt, err := runtime.New(runtime.Options{Address: ctd.Address, RuncRoot: ctd.RuncRoot(), LogDriver: berth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close() })
-	ts := testserver.Start(t, apiserver.Options{})
-	admin := ts.Client
-
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts := kubelet.Options{
-		NodeName:       "node-1",
-		Client:         ts.ClientFor(auth.RoleNode),
-		DataDir:        dataDir,
-		Runtime:        rt,
-		HostNetNS:      node.Path,
-		Logger:         logger,
-		SyncInterval:   300 * time.Millisecond,
-		ServerAddr:     "127.0.0.1:0",
-		LogContainers:  true,
-		StatusInterval: 2 * time.Second,
-	}
-	first := startKubelet(t, opts)
+	c := startCluster(t)
+	node, ctd, dataDir, rt, admin, opts, n := c.node, c.ctd, c.dataDir, c.rt, c.admin, c.opts, c.n
+	first := c.agent
 	ctx := context.Background()
 
-	n := waitFor(t, "node Ready with a pod CIDR", func() (*corev1.Node, bool) {
-		n, err := admin.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
-		if err != nil {
-			return nil, false
-		}
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && n.Spec.PodCIDR != "" {
-				return n, true
-			}
-		}
-		return nil, false
-	})
 	if got := nodeInternalIP(n); got != node.IP.String() {
 		t.Errorf("node InternalIP = %q, want the node namespace's uplink %s", got, node.IP)
 	}

@@ -234,6 +234,11 @@ func TestDaemonRollingUpdate(t *testing.T) {
 			"a": {testDaemonPod("a-old", "a", "old", true, time.Hour)},
 			"b": {testDaemonPod("b-new", "b", "new", false, time.Second)},
 		}, nil, nil},
+		{"a node whose old pod is gone and whose new pod is not created yet uses the budget", testDaemonSet(), map[string][]*corev1.Pod{
+			"a": {testDaemonPod("a-old", "a", "old", true, time.Hour)},
+			"c": {testDaemonPod("c-new", "c", "new", true, time.Hour)},
+			"d": {testDaemonPod("d-new", "d", "new", true, time.Hour)},
+		}, nil, nil},
 		{"unavailable old pods go at once", testDaemonSet(), map[string][]*corev1.Pod{
 			"a": {testDaemonPod("a-old", "a", "old", false, time.Hour)},
 			"b": {testDaemonPod("b-old", "b", "old", false, time.Hour)},

@@ -137,6 +137,11 @@ func daemonRollingUpdate(ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[
 		for _, n := range nodes {
 			pods, ok := byNode[n.Name]
 			if !ok {
+				// A node that should run the daemon and has no pod at all (its old
+				// pod is gone, the new one not created yet) is unavailable too.
+				if run, _ := daemonShouldRun(n, ds); run {
+					unavailable++
+				}
 				continue
 			}
 			newPod, oldPod, ok := daemonPodsOnNode(pods, hash)

@@ -161,12 +161,9 @@ func (c *deploymentController) deletePod(obj any) {
 	if !ok {
 		return
 	}
-	ref := metav1.GetControllerOfNoCopy(pod)
-	if ref == nil || ref.Kind != replicaSetKind.Kind {
-		return
-	}
-	rs, err := c.sets.ReplicaSets(pod.Namespace).Get(ref.Name)
-	if err != nil || rs.UID != ref.UID {
+	rs, ok := resolveControllerRef(pod.Namespace, metav1.GetControllerOfNoCopy(pod), replicaSetKind,
+		func(ns, name string) (*appsv1.ReplicaSet, error) { return c.sets.ReplicaSets(ns).Get(name) })
+	if !ok {
 		return
 	}
 	if dref := metav1.GetControllerOfNoCopy(rs); dref != nil {
@@ -192,11 +189,9 @@ func (c *deploymentController) enqueueSelecting(rs *appsv1.ReplicaSet) {
 		return
 	}
 	for _, d := range list {
-		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(rs.Labels)) {
-			continue
+		if selects(d.Spec.Selector, rs.Labels) {
+			c.queue.add(d)
 		}
-		c.queue.add(d)
 	}
 }
 

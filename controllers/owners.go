@@ -2,6 +2,7 @@ package controllers
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -18,4 +19,11 @@ func resolveControllerRef[T metav1.Object](ns string, ref *metav1.OwnerReference
 		return none, false
 	}
 	return obj, true
+}
+
+// selects says whether a controller's selector picks objects with these labels;
+// an empty or invalid selector selects nothing, as for adoption in Kubernetes.
+func selects(sel *metav1.LabelSelector, lbls map[string]string) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil && !s.Empty() && s.Matches(labels.Set(lbls))
 }

@@ -191,11 +191,9 @@ func (c *replicaSetController) enqueueSelecting(pod *corev1.Pod) {
 		return
 	}
 	for _, rs := range sets {
-		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
-			continue
+		if selects(rs.Spec.Selector, pod.Labels) {
+			c.queue.addKey(rs.Namespace + "/" + rs.Name)
 		}
-		c.queue.addKey(rs.Namespace + "/" + rs.Name)
 	}
 }
 

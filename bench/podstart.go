@@ -20,7 +20,6 @@ import (
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/oci"
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -28,6 +27,8 @@ import (
 	"github.com/berth-dev/berth/apiserver/auth"
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
+
+	"github.com/berth-dev/berth/internal/mounts"
 )
 
 const (
@@ -62,7 +63,7 @@ func (b *bench) podStart(ctx context.Context) error {
 		return fmt.Errorf("temp dir: %w", err)
 	}
 	cleanups = append(cleanups, func() {
-		if err := unmountUnder(dir); err != nil {
+		if err := mounts.UnmountUnder(dir); err != nil {
 			b.logf("podstart: unmount under %s: %v", dir, err)
 		}
 		os.RemoveAll(dir)
@@ -94,7 +95,10 @@ func (b *bench) podStart(ctx context.Context) error {
 		return err
 	}
 	cleanups = append(cleanups, func() {
-		if err := killTasks(ctd.Address()); err != nil {
+		kctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := runtime.KillAllTasks(kctx, ctd.Address())
+		cancel()
+		if err != nil {
 			b.logf("podstart: kill containerd tasks: %v", err)
 		}
 		ctd.Stop()
@@ -484,63 +488,4 @@ func vmRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in the status of process %d", pid)
-}
-
-// killTasks kills and deletes the task of every container in every namespace of
-// the containerd at address, so that no shim or container outlives it.
-func killTasks(address string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	client, err := containerd.New(address)
-	if err != nil {
-		return fmt.Errorf("containerd client: %w", err)
-	}
-	defer client.Close()
-	nss, err := client.NamespaceService().List(ctx)
-	if err != nil {
-		return fmt.Errorf("list namespaces: %w", err)
-	}
-	var errs []error
-	for _, ns := range nss {
-		nctx := namespaces.WithNamespace(ctx, ns)
-		cs, err := client.Containers(nctx)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, c := range cs {
-			if t, err := c.Task(nctx, nil); err == nil {
-				if _, err := t.Delete(nctx, containerd.WithProcessKill); err != nil {
-					errs = append(errs, fmt.Errorf("kill task %s: %w", c.ID(), err))
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// unmountUnder lazily unmounts every mount point at or below dir, deepest first.
-func unmountUnder(dir string) error {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
-	}
-	var points []string
-	for line := range strings.SplitSeq(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		if p := f[4]; p == dir || strings.HasPrefix(p, dir+"/") {
-			points = append(points, p)
-		}
-	}
-	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
-	var errs []error
-	for _, p := range points {
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -3,22 +3,20 @@ package testcontainerd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	containerd "github.com/containerd/containerd"
-	"github.com/containerd/containerd/namespaces"
-	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/kubelet/runtime"
+
+	"github.com/berth-dev/berth/internal/mounts"
 )
 
 // Namespace is the containerd namespace Client uses by default, the one the
@@ -156,7 +154,10 @@ func (d *Daemon) cleanup() {
 		if !d.running() {
 			d.start() // to clean up what runs under it
 		}
-		if err := d.killTasks(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := runtime.KillAllTasks(ctx, d.Address)
+		cancel()
+		if err != nil {
 			d.t.Logf("testcontainerd: killing tasks: %v", err)
 		}
 		d.d.Stop()
@@ -171,49 +172,13 @@ func (d *Daemon) cleanup() {
 	}
 	d.mu.Unlock()
 	for _, dir := range []string{d.Dir, d.sock} {
-		if err := unmountUnder(dir); err != nil {
+		if err := mounts.UnmountUnder(dir); err != nil {
 			d.t.Errorf("testcontainerd: %v", err)
 		}
 	}
 	if err := os.RemoveAll(d.sock); err != nil {
 		d.t.Errorf("testcontainerd: remove %s: %v", d.sock, err)
 	}
-}
-
-// killTasks kills and deletes the task of every container in every
-// namespace, so that no shim, container process or rootfs mount outlives
-// the daemon.
-func (d *Daemon) killTasks() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	client, err := containerd.New(d.Address)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	nss, err := client.NamespaceService().List(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, ns := range nss {
-		nctx := namespaces.WithNamespace(ctx, ns)
-		containers, err := client.Containers(nctx)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, c := range containers {
-			task, err := c.Task(nctx, nil)
-			if err != nil {
-				continue // no task
-			}
-			if _, err := task.Delete(nctx, containerd.WithProcessKill); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // logTail writes the last lines of containerd's log to the test log.
@@ -234,49 +199,4 @@ func (d *Daemon) logTail() {
 		}
 	}
 	d.t.Logf("testcontainerd: last lines of %s:\n%s", d.d.LogPath(), strings.Join(lines, "\n"))
-}
-
-// unmountUnder detaches every mount point at or below dir, deepest first.
-func unmountUnder(dir string) error {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return err
-	}
-	var points []string
-	for line := range strings.SplitSeq(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		p := unescapeMountPath(fields[4])
-		if p == dir || strings.HasPrefix(p, dir+"/") {
-			points = append(points, p)
-		}
-	}
-	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
-	var errs []error
-	for _, p := range points {
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			v := (s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0')
-			b.WriteByte(v)
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -52,15 +52,3 @@ func TestCleanupAfterStop(t *testing.T) {
 		t.Errorf("socket directory %s still there: %v", sock, err)
 	}
 }
-
-func TestUnescapeMountPath(t *testing.T) {
-	for in, want := range map[string]string{
-		`/a/b`:        "/a/b",
-		`/a\040b`:     "/a b",
-		`/x\011y\134`: "/x\ty\\",
-	} {
-		if got := unescapeMountPath(in); got != want {
-			t.Errorf("unescapeMountPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

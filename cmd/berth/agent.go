@@ -80,6 +80,10 @@ func runAgent(ctx context.Context, f agentFlags) error {
 	if err != nil {
 		return err
 	}
+	// The kubelet's own defaults (kubeAPIQPS 50, kubeAPIBurst 100): client-go's
+	// 5 and 10 would queue the status writes of 20 pods started at once for
+	// seconds.
+	cfg.QPS, cfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("API client: %w", err)

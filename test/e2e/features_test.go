@@ -211,13 +211,22 @@ func (c *cluster) testLivenessRestarts(t *testing.T) {
 		PeriodSeconds: 1, FailureThreshold: 1,
 	}
 	p := c.run(t, pod("unlive", ctr))
-	waitFor(t, "a restart after failed liveness probes", func() (corev1.ContainerStatus, bool) {
+	// Killed after a second, restarted, killed again: between the restarts
+	// the container waits out its crash-loop backoff (10 s, then 20 s).
+	crashLoop := false
+	waitFor(t, "two restarts after failed liveness probes, with CrashLoopBackOff between them", func() (corev1.ContainerStatus, bool) {
 		p, ok := c.get(p.Name)
 		if !ok || len(p.Status.ContainerStatuses) == 0 {
 			return corev1.ContainerStatus{}, false
 		}
 		cs := p.Status.ContainerStatuses[0]
-		return cs, cs.RestartCount >= 1 && cs.LastTerminationState.Terminated != nil
+		if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
+			crashLoop = true
+			if !strings.Contains(w.Message, "back-off") || cs.LastTerminationState.Terminated == nil {
+				t.Errorf("waiting %+v, last state %+v; want a back-off message and the last termination", w, cs.LastTerminationState)
+			}
+		}
+		return cs, crashLoop && cs.RestartCount >= 2 && cs.LastTerminationState.Terminated != nil
 	})
 }
 

@@ -38,7 +38,7 @@ func planDiff(k *registry.Kind, old, new map[string]any) []PlanFieldChange {
 			meta = m
 		}
 	}
-	d.compareMaps("", old, new, meta, false)
+	d.compareMaps("", planNormalize(old), planNormalize(new), meta, false)
 	if old == nil || new == nil {
 		// A whole object comes or goes: its identity is in the heading.
 		out := d.out[:0]
@@ -50,6 +50,23 @@ func planDiff(k *registry.Kind, old, new map[string]any) []PlanFieldChange {
 		d.out = out
 	}
 	return d.out
+}
+
+// planNormalize is m as JSON decodes it (every number a float64), so that an
+// object read from the server (int64s) and one decoded from JSON compare equal.
+func planNormalize(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return m
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return m
+	}
+	return out
 }
 
 // planIdentity are the fields that name an object.

@@ -146,8 +146,8 @@ func planDrift(source sync.Source, live map[sync.ID]*unstructured.Unstructured) 
 			if len(changes) == 0 {
 				continue
 			}
-			out = append(out, PlanObject{Action: PlanUpdate, Group: id.Group, Kind: id.Kind, Namespace: id.Namespace, Name: id.Name,
-				Changes: changes, Note: "changed outside git"})
+			out = append(out, PlanObject{Action: PlanDrift, Group: id.Group, Kind: id.Kind, Namespace: id.Namespace, Name: id.Name,
+				Changes: changes})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })

@@ -16,12 +16,24 @@ func writePlanMarkdown(w io.Writer, r *PlanReport) {
 	fmt.Fprintf(w, "**%s**\n\n", planMDText(planUpper(planSummary(r))))
 	rows, total := planCounts(r.Primary(), r.Errors)
 	if len(rows) > 0 {
-		fmt.Fprintf(w, "| Kind | Create | Update | Delete | Errors |\n|---|--:|--:|--:|--:|\n")
+		// The "Not compared" column only when some kind could not be read.
+		extra, sep := "", ""
+		if total.Unreadable > 0 {
+			extra, sep = " Not compared |", "--:|"
+		}
+		cell := func(n int) string {
+			if total.Unreadable > 0 {
+				return fmt.Sprintf(" %d |", n)
+			}
+			return ""
+		}
+		fmt.Fprintf(w, "| Kind | Create | Update | Delete |%s Errors |\n|---|--:|--:|--:|%s--:|\n", extra, sep)
 		for _, c := range rows {
-			fmt.Fprintf(w, "| %s | %d | %d | %d | %d |\n", c.Kind, c.Create, c.Update, c.Delete, c.Errors)
+			fmt.Fprintf(w, "| %s | %d | %d | %d |%s %d |\n", c.Kind, c.Create, c.Update, c.Delete, cell(c.Unreadable), c.Errors)
 		}
 		if len(rows) > 1 {
-			fmt.Fprintf(w, "| **Total** | **%d** | **%d** | **%d** | **%d** |\n", total.Create, total.Update, total.Delete, total.Errors)
+			fmt.Fprintf(w, "| **Total** | **%d** | **%d** | **%d** |%s **%d** |\n", total.Create, total.Update, total.Delete,
+				strings.Replace(cell(total.Unreadable), fmt.Sprint(total.Unreadable), fmt.Sprintf("**%d**", total.Unreadable), 1), total.Errors)
 		}
 		fmt.Fprintln(w)
 	}

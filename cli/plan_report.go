@@ -17,6 +17,8 @@ const (
 	// PlanUnreadable: the object's live state cannot be read with the plan's
 	// credentials (Secrets with the readonly token), so it was not compared.
 	PlanUnreadable = "unreadable"
+	// PlanDrift: the live object differs from what berth last applied (Drift only).
+	PlanDrift = "drift"
 )
 
 // The operations of a PlanFieldChange.
@@ -205,13 +207,18 @@ func (r *PlanReport) Primary() []PlanObject {
 }
 
 // exitCode is 2 with errors, 1 with changes (or unschedulable pods, or a base
-// that does not load), else 0.
+// that does not load), else 0. Objects that could not be compared are no change.
 func (r *PlanReport) exitCode() int {
 	switch {
 	case len(r.Errors) > 0:
 		return PlanExitErrors
-	case len(r.Sync) > 0 || len(r.Git) > 0 || len(r.Unschedulable) > 0 || r.BaseBroken:
+	case len(r.Git) > 0 || len(r.Unschedulable) > 0 || r.BaseBroken:
 		return PlanExitChanges
+	}
+	for _, o := range r.Sync {
+		if o.Action != PlanUnreadable { // not compared: not known to change
+			return PlanExitChanges
+		}
 	}
 	return PlanExitNoChange
 }
@@ -219,7 +226,7 @@ func (r *PlanReport) exitCode() int {
 // PlanCounts are how many objects of one kind a plan creates, updates and
 // deletes, and how many errors concern that kind.
 type PlanCounts struct {
-	Kind                                   string
+	Kind                                       string
 	Create, Update, Delete, Unreadable, Errors int
 }
 

@@ -41,7 +41,7 @@ func WritePlan(w io.Writer, r *PlanReport, format string) error {
 }
 
 // planSymbols mark an object's action.
-var planSymbols = map[string]string{PlanCreate: "+", PlanUpdate: "~", PlanDelete: "-", PlanUnreadable: "?"}
+var planSymbols = map[string]string{PlanCreate: "+", PlanUpdate: "~", PlanDelete: "-", PlanUnreadable: "?", PlanDrift: "!"}
 
 // planHeading says what was compared with what, in one line.
 func planHeading(r *PlanReport, code func(string) string) string {

@@ -87,80 +87,106 @@ func (a *answerer) inZone(q dns.Question, n name) reply {
 // serviceAnswer answers a question about a name at or below an existing
 // Service.
 func (a *answerer) serviceAnswer(q dns.Question, n name, svc *corev1.Service) reply {
-	svcName := svc.Name + "." + svc.Namespace + ".svc." + a.zone
-	if svc.Spec.Type == corev1.ServiceTypeExternalName {
-		if n.kind != kindService || svc.Spec.ExternalName == "" {
-			return nxdomain()
-		}
-		target := dns.Fqdn(strings.ToLower(svc.Spec.ExternalName))
-		r := reply{answer: []dns.RR{&dns.CNAME{Hdr: hdr(q.Name, dns.TypeCNAME), Target: target}}}
-		if q.Qtype == dns.TypeA || q.Qtype == dns.TypeAAAA {
-			r.chase = target
+	switch {
+	case svc.Spec.Type == corev1.ServiceTypeExternalName:
+		return externalNameAnswer(q, n, svc)
+	case headless(svc):
+		return a.headlessAnswer(q, n, svc)
+	}
+	return a.clusterIPAnswer(q, n, svc)
+}
+
+// externalNameAnswer answers for an ExternalName Service: a CNAME at its
+// name, to be chased for A and AAAA questions.
+func externalNameAnswer(q dns.Question, n name, svc *corev1.Service) reply {
+	if n.kind != kindService || svc.Spec.ExternalName == "" {
+		return nxdomain()
+	}
+	target := dns.Fqdn(strings.ToLower(svc.Spec.ExternalName))
+	r := reply{answer: []dns.RR{&dns.CNAME{Hdr: hdr(q.Name, dns.TypeCNAME), Target: target}}}
+	if q.Qtype == dns.TypeA || q.Qtype == dns.TypeAAAA {
+		r.chase = target
+	}
+	return r
+}
+
+// clusterIPAnswer answers for a Service with cluster IPs: its addresses at
+// its name, SRV records of its ports pointing at its name.
+func (a *answerer) clusterIPAnswer(q dns.Question, n name, svc *corev1.Service) reply {
+	ips := clusterIPs(svc)
+	switch {
+	case n.kind == kindEndpoint:
+		// Endpoints of a Service with a cluster IP have no names.
+		return nxdomain()
+	case n.kind == kindService && q.Qtype != dns.TypeSRV:
+		var r reply
+		for _, ip := range ips {
+			if rr := addrRR(q.Name, q.Qtype, ip); rr != nil {
+				r.answer = append(r.answer, rr)
+			}
 		}
 		return r
 	}
+	svcName := svc.Name + "." + svc.Namespace + ".svc." + a.zone
+	targets := make([]srvTarget, 0, len(svc.Spec.Ports))
+	for _, p := range svc.Spec.Ports {
+		targets = append(targets, srvTarget{
+			target: svcName, addrs: ips, portName: p.Name,
+			proto: strings.ToLower(string(p.Protocol)), port: uint16(p.Port),
+		})
+	}
+	return srvAnswer(q, n, targets)
+}
 
-	var targets []srvTarget // the Service's (port, target) pairs
-	if headless(svc) {
-		eps := a.catalog.endpoints(svc)
-		if n.kind == kindEndpoint {
-			eps = withName(eps, n.endpoint)
-		}
-		if len(eps) == 0 {
-			return nxdomain()
-		}
-		if n.kind == kindService || n.kind == kindEndpoint {
-			var r reply
-			for _, ep := range eps {
-				if rr := addrRR(q.Name, q.Qtype, ep.addr); rr != nil {
-					r.answer = append(r.answer, rr)
-				}
-			}
-			if n.kind == kindEndpoint || q.Qtype != dns.TypeSRV {
-				return r
-			}
-		}
-		for _, ep := range eps {
-			target := ep.name + "." + svcName
-			for _, p := range ep.ports {
-				t := srvTarget{target: target, addrs: []netip.Addr{ep.addr}}
-				if p.Name != nil {
-					t.portName = *p.Name
-				}
-				if p.Protocol != nil {
-					t.proto = strings.ToLower(string(*p.Protocol))
-				}
-				if p.Port != nil {
-					t.port = uint16(*p.Port)
-				}
-				targets = append(targets, t)
-			}
-		}
-	} else {
-		ips := clusterIPs(svc)
-		if n.kind == kindEndpoint {
-			// Endpoints of a Service with a cluster IP have no names.
-			return nxdomain()
-		}
-		if n.kind == kindService && q.Qtype != dns.TypeSRV {
-			var r reply
-			for _, ip := range ips {
-				if rr := addrRR(q.Name, q.Qtype, ip); rr != nil {
-					r.answer = append(r.answer, rr)
-				}
-			}
+// headlessAnswer answers for a headless Service: its ready endpoints'
+// addresses at its name and at theirs, SRV records of their ports pointing
+// at their names. A headless Service without ready endpoints has no name.
+func (a *answerer) headlessAnswer(q dns.Question, n name, svc *corev1.Service) reply {
+	eps := a.catalog.endpoints(svc)
+	if n.kind == kindEndpoint {
+		eps = withName(eps, n.endpoint)
+	}
+	if len(eps) == 0 {
+		return nxdomain()
+	}
+	if n.kind == kindEndpoint || (n.kind == kindService && q.Qtype != dns.TypeSRV) {
+		var r reply
+		if q.Qtype == dns.TypeSRV {
 			return r
 		}
-		for _, p := range svc.Spec.Ports {
-			targets = append(targets, srvTarget{
-				target: svcName, addrs: ips, portName: p.Name,
-				proto: strings.ToLower(string(p.Protocol)), port: uint16(p.Port),
-			})
+		for _, ep := range eps {
+			if rr := addrRR(q.Name, q.Qtype, ep.addr); rr != nil {
+				r.answer = append(r.answer, rr)
+			}
+		}
+		return r
+	}
+	svcName := svc.Name + "." + svc.Namespace + ".svc." + a.zone
+	var targets []srvTarget
+	for _, ep := range eps {
+		target := ep.name + "." + svcName
+		for _, p := range ep.ports {
+			t := srvTarget{target: target, addrs: []netip.Addr{ep.addr}}
+			if p.Name != nil {
+				t.portName = *p.Name
+			}
+			if p.Protocol != nil {
+				t.proto = strings.ToLower(string(*p.Protocol))
+			}
+			if p.Port != nil {
+				t.port = uint16(*p.Port)
+			}
+			targets = append(targets, t)
 		}
 	}
+	return srvAnswer(q, n, targets)
+}
 
-	// SRV records: every port for the Service's own name, the named ports of
-	// a protocol for _<proto>, one port for _<port>._<proto>.
+// srvAnswer answers with the SRV records among a Service's targets that n
+// names: every port for the Service's own name, the named ports of a
+// protocol for _<proto> (an empty non-terminal: no records), one port for
+// _<port>._<proto>.
+func srvAnswer(q dns.Question, n name, targets []srvTarget) reply {
 	var match []srvTarget
 	for _, t := range targets {
 		switch {

@@ -159,9 +159,9 @@ func TestLogContainer(t *testing.T) {
 		return p
 	}
 	for _, tc := range []struct {
-		name           string
-		pod            *corev1.Pod
-		asked          string
+		name            string
+		pod             *corev1.Pod
+		asked           string
 		want, note, err string
 	}{
 		{"only", pod("", "a"), "", "a", "", ""},

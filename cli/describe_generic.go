@@ -94,7 +94,7 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // fieldLabel turns a camelCase field name into words: "observedGeneration" is
-// "Observed Generation", "podIP" is "Pod IP".
+// "Observed Generation", "podIPs" is "Pod IPs".
 func fieldLabel(s string) string {
 	var b strings.Builder
 	r := []rune(s)
@@ -105,7 +105,9 @@ func fieldLabel(s string) string {
 		}
 		upper := unicode.IsUpper(c)
 		prevLower := unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1])
-		nextLower := i+1 < len(r) && unicode.IsLower(r[i+1])
+		// An upper-case run followed by a lone "s" is a plural acronym ("IPs").
+		pluralS := i+1 < len(r) && r[i+1] == 's' && (i+2 == len(r) || unicode.IsUpper(r[i+2]))
+		nextLower := i+1 < len(r) && unicode.IsLower(r[i+1]) && !pluralS
 		if upper && (prevLower || (unicode.IsUpper(r[i-1]) && nextLower)) {
 			b.WriteByte(' ')
 		}

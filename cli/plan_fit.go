@@ -218,7 +218,10 @@ func planPlace(snap *scheduler.Snapshot, pod *corev1.Pod, count int) *PlanFit {
 		node, reason := scheduler.Place(p, target)
 		if node == "" {
 			if unfit == 0 {
-				why, free = reason, planFree(target, pod)
+				why = reason
+				if strings.Contains(reason, "Insufficient") { // the free room says why
+					free = planFree(target, pod)
+				}
 			}
 			unfit++
 			continue

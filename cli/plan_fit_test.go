@@ -58,7 +58,9 @@ spec:
 // the scheduler's filters.
 func TestPlanFitCheck(t *testing.T) {
 	deploy := registry.Deployments()
-	id := func(name string) sync.ID { return sync.ID{Group: "apps", Kind: "Deployment", Namespace: "default", Name: name} }
+	id := func(name string) sync.ID {
+		return sync.ID{Group: "apps", Kind: "Deployment", Namespace: "default", Name: name}
+	}
 	create := func(u *unstructured.Unstructured) sync.Action {
 		return sync.Action{Type: sync.Create, ID: id(u.GetName()), Kind: deploy, Desired: u, File: "web.yaml", Line: 1}
 	}

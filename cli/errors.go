@@ -21,10 +21,14 @@ func (e *UnknownResourceError) Error() string {
 }
 
 // ErrorMessage renders err as kubectl prints a command's error: an API error as
-// "Error from server (NotFound): pods \"web\" not found", a refused connection as
+// "Error from server (NotFound): pods \"web\" not found", a 401 as "error: You
+// must be logged in to the server (Unauthorized)", a refused connection as
 // "The connection to the server HOST was refused - did you specify the right host
 // or port?", anything else as "error: " and the message.
 func ErrorMessage(err error) string {
+	if apierrors.IsUnauthorized(err) {
+		return "error: You must be logged in to the server (Unauthorized)"
+	}
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
 		s := status.Status()

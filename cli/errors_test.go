@@ -26,6 +26,7 @@ func TestErrorMessage(t *testing.T) {
 		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New(`User "berth-readonly" cannot list resource "secrets"`)),
 			`Error from server (Forbidden): secrets is forbidden: User "berth-readonly" cannot list resource "secrets"`},
 		{"no reason", &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Message: "boom"}}, "Error from server: boom"},
+		{"unauthorized", apierrors.NewUnauthorized("Unauthorized"), "error: You must be logged in to the server (Unauthorized)"},
 		{"unknown kind", &UnknownResourceError{Name: "foo"}, `error: the server doesn't have a resource type "foo"`},
 		{"refused", refused, "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"},
 		{"other", errors.New("no kubeconfig"), "error: no kubeconfig"},

@@ -58,7 +58,9 @@ func runDescribe(ctx context.Context, env *readEnv, f *describeFlags, cmd *cobra
 	if err != nil {
 		return err
 	}
+	stop := cli.StartProgress(cmd.ErrOrStderr(), env.isTerminal(cmd.ErrOrStderr()), "waiting for the API server at "+serverName(c.config))
 	reqs, err := getRequests(c, args)
+	stop()
 	if err != nil {
 		return err
 	}

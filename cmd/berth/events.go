@@ -62,7 +62,9 @@ func runEvents(ctx context.Context, env *readEnv, f *eventsFlags, cmd *cobra.Com
 		return err
 	}
 	events := c.typed.CoreV1().Events(ns)
+	stop := cli.StartProgress(cmd.ErrOrStderr(), env.isTerminal(cmd.ErrOrStderr()), "waiting for the API server at "+serverName(c.config))
 	list, err := events.List(ctx, metav1.ListOptions{})
+	stop()
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/cli"
 )
 
 // defaultContainerAnnotation names the container `logs` reads when a pod has several
@@ -92,7 +94,9 @@ func runLogs(ctx context.Context, env *readEnv, f *logsFlags, cmd *cobra.Command
 	if err != nil {
 		return err
 	}
+	stop := cli.StartProgress(cmd.ErrOrStderr(), env.isTerminal(cmd.ErrOrStderr()), "waiting for the API server at "+serverName(c.config))
 	pod, err := c.typed.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	stop()
 	if err != nil {
 		return err
 	}

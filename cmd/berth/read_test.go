@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/apiserver/auth"
 )
 
 // readCase is one command line, the golden file of its output, and the table
@@ -117,6 +121,19 @@ func TestReadCommands(t *testing.T) {
 					t.Errorf("stderr %q, want it to begin with %q", errOut, tc.wantErr)
 				}
 			})
+		}
+	})
+
+	t.Run("wrong token", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.kubeconfig")
+		must(t, "write kubeconfig", auth.WriteKubeconfig(bad, c.URL(), c.RESTConfig(auth.RoleReadonly).CAData, "nobody", "not-a-token"))
+		for _, name := range []string{"status", "get", "describe", "events", "logs"} {
+			env, _ := testEnv()
+			args := map[string][]string{"get": {"pods"}, "describe": {"pod", "debug"}, "logs": {"debug"}}[name]
+			_, errOut, err := runCommand(c.ctx, newReadCommand(t, env, name), append(args, "--kubeconfig", bad)...)
+			if want := "error: You must be logged in to the server (Unauthorized)\n"; err == nil || errOut != want {
+				t.Errorf("berth %s: %v, stderr %q; want %q", name, err, errOut, want)
+			}
 		}
 	})
 
@@ -229,4 +246,25 @@ func (c *readCluster) testEventsWatch(t *testing.T) {
 	waitOutput(t, out, "BackOff")
 	c.warningEvent(t, "events-watch", "Unhealthy", "the event watch sees this")
 	waitOutput(t, out, "the event watch sees this")
+}
+
+// TestReadCommandsWithoutServer: every command says at once that the server
+// refused the connection, as kubectl does, instead of waiting.
+func TestReadCommandsWithoutServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, "listen", err)
+	addr := ln.Addr().String()
+	must(t, "close", ln.Close())
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	must(t, "write kubeconfig", auth.WriteKubeconfig(kubeconfig, "https://"+addr, nil, "berth-readonly", "token"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, args := range [][]string{{"status"}, {"get", "pods"}, {"describe", "pod", "x"}, {"events"}, {"logs", "x"}} {
+		env, _ := testEnv()
+		_, errOut, err := runCommand(ctx, newReadCommand(t, env, args[0]), append(args[1:], "--kubeconfig", kubeconfig)...)
+		want := "The connection to the server " + addr + " was refused - did you specify the right host or port?\n"
+		if err == nil || errOut != want {
+			t.Errorf("berth %s: %v, stderr %q; want %q", strings.Join(args, " "), err, errOut, want)
+		}
+	}
 }

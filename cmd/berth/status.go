@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -168,6 +169,11 @@ type statusSource struct {
 // they hold the cluster's objects. StatefulSets and GitSources are read only if
 // the server serves them.
 func newStatusSource(ctx context.Context, c *clients) (*statusSource, error) {
+	// Informers retry a failing list for ever; one list first turns an
+	// unreachable server or a refused token into an error.
+	if _, err := c.typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		return nil, err
+	}
 	s := &statusSource{changed: make(chan struct{}, 1)}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.notify() },

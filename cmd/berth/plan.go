@@ -6,20 +6,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/berth-dev/berth/cli"
 )
-
-// planReadonlyKubeconfig is the readonly kubeconfig `berth server` writes to its
-// default data dir.
-var planReadonlyKubeconfig = filepath.Join("/var/lib/berth", "readonly.kubeconfig")
 
 // newPlanCommand builds `berth plan`: review a change before it merges.
 func newPlanCommand() *cobra.Command {
@@ -66,7 +60,7 @@ Secret values are never shown. --format markdown is made for a pull-request comm
 			default:
 				return &exitError{code: cli.PlanExitErrors, err: fmt.Errorf("--format %q: want text, markdown or json", format)}
 			}
-			cfg, err := planClusterConfig(kubeconfig, cmd.Flags().Changed("kubeconfig"), offline, o.Base != "")
+			cfg, err := planClusterConfig(kubeconfig, offline, o.Base != "")
 			if err != nil {
 				return &exitError{code: cli.PlanExitErrors, err: err}
 			}
@@ -96,39 +90,33 @@ Secret values are never shown. --format markdown is made for a pull-request comm
 	f.StringVar(&o.Path, "path", "", "directory of the repository holding the manifests (default: the GitSource's path with a cluster, else the root)")
 	f.StringVar(&o.Source, "source", "", "GitSource the plan is for, namespace/name (default: the cluster's only one, else kube-system/default)")
 	f.StringVarP(&format, "format", "o", cli.PlanFormatText, "output format: text, markdown or json")
-	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG, else "+planReadonlyKubeconfig+")")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG, else "+defaultReadonlyKubeconfig+")")
 	f.BoolVar(&offline, "offline", false, "do not read any cluster: compare head with --base only")
 	return cmd
 }
 
 // planClusterConfig decides whether the plan reads a cluster, and returns its
-// config (nil offline). A kubeconfig named by the flag or $KUBECONFIG must load;
-// the default readonly one is used when it exists, and its absence makes the
-// plan offline when there is a base to compare with.
-func planClusterConfig(kubeconfig string, explicit, offline, haveBase bool) (*rest.Config, error) {
+// config (nil offline). A kubeconfig named by --kubeconfig or $KUBECONFIG must
+// load; the default readonly one is used when it exists, and its absence makes
+// the plan offline when there is a base to compare with.
+func planClusterConfig(kubeconfig string, offline, haveBase bool) (*rest.Config, error) {
 	if offline {
 		if !haveBase {
 			return nil, errors.New("--offline needs --base: offline, head can only be compared with another revision")
 		}
 		return nil, nil
 	}
-	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
-	switch {
-	case explicit || kubeconfig != "":
-	case os.Getenv(clientcmd.RecommendedConfigPathEnvVar) != "":
-		rules.Precedence = filepath.SplitList(os.Getenv(clientcmd.RecommendedConfigPathEnvVar))
-	default:
-		if _, err := os.Stat(planReadonlyKubeconfig); errors.Is(err, fs.ErrNotExist) {
+	if kubeconfig == "" && os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
+		if _, err := os.Stat(defaultReadonlyKubeconfig); errors.Is(err, fs.ErrNotExist) {
 			if haveBase {
 				return nil, nil
 			}
-			return nil, fmt.Errorf("without --base, berth plan compares head with the live cluster, and there is no kubeconfig: pass --kubeconfig, set $KUBECONFIG, or give --base (the readonly kubeconfig %s, written by `berth server`, does not exist here)", planReadonlyKubeconfig)
+			return nil, fmt.Errorf("without --base, berth plan compares head with the live cluster, and there is no kubeconfig: pass --kubeconfig, set $KUBECONFIG, or give --base (the readonly kubeconfig %s, written by `berth server`, does not exist here)", defaultReadonlyKubeconfig)
 		}
-		rules.ExplicitPath = planReadonlyKubeconfig
 	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	cfg, err := readonlyConfig(kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
+		return nil, err
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Minute
@@ -155,34 +143,24 @@ func (e *exitError) Unwrap() error { return e.err }
 // ExitCode is the process's exit status.
 func (e *exitError) ExitCode() int { return e.code }
 
-// planProgress shows what a plan is doing on one line of a terminal, and
-// nothing elsewhere.
+// planProgress shows what a plan is doing, with a spinner, on a terminal only.
 type planProgress struct {
-	w     io.Writer
-	shown bool
+	w    io.Writer
+	on   bool
+	stop func()
 }
 
 func newPlanProgress(w io.Writer) *planProgress {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return &planProgress{}
-	}
-	return &planProgress{w: w}
+	return &planProgress{w: w, on: isTerminal(w), stop: func() {}}
 }
 
-// show replaces the line with msg.
+// show replaces the message.
 func (p *planProgress) show(msg string) {
-	if p.w == nil {
-		return
-	}
-	fmt.Fprintf(p.w, "\r\x1b[K%s", msg)
-	p.shown = true
+	p.stop()
+	p.stop = cli.StartProgress(p.w, p.on, msg)
 }
 
-// done erases the line.
+// done erases the message.
 func (p *planProgress) done() {
-	if p.shown {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.shown = false
-	}
+	p.stop()
 }

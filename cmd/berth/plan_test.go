@@ -122,20 +122,20 @@ func TestPlanCommandOffline(t *testing.T) {
 // TestPlanClusterConfig: which kubeconfig a plan reads, if any.
 func TestPlanClusterConfig(t *testing.T) {
 	t.Setenv("KUBECONFIG", "")
-	old := planReadonlyKubeconfig
-	t.Cleanup(func() { planReadonlyKubeconfig = old })
-	planReadonlyKubeconfig = filepath.Join(t.TempDir(), "readonly.kubeconfig")
+	old := defaultReadonlyKubeconfig
+	t.Cleanup(func() { defaultReadonlyKubeconfig = old })
+	defaultReadonlyKubeconfig = filepath.Join(t.TempDir(), "readonly.kubeconfig")
 
-	if cfg, err := planClusterConfig("", false, false, true); cfg != nil || err != nil {
+	if cfg, err := planClusterConfig("", false, true); cfg != nil || err != nil {
 		t.Errorf("no kubeconfig, a base: %v %v, want offline", cfg, err)
 	}
-	if _, err := planClusterConfig("", false, false, false); err == nil || !strings.Contains(err.Error(), "without --base") {
+	if _, err := planClusterConfig("", false, false); err == nil || !strings.Contains(err.Error(), "without --base") {
 		t.Errorf("no kubeconfig, no base: %v", err)
 	}
-	if _, err := planClusterConfig(filepath.Join(t.TempDir(), "missing"), true, false, true); err == nil {
+	if _, err := planClusterConfig(filepath.Join(t.TempDir(), "missing"), false, true); err == nil {
 		t.Error("a missing --kubeconfig was not an error")
 	}
-	if cfg, err := planClusterConfig("", false, true, true); cfg != nil || err != nil {
+	if cfg, err := planClusterConfig("", true, true); cfg != nil || err != nil {
 		t.Errorf("--offline: %v %v", cfg, err)
 	}
 	ts := testserver.Start(t, apiserver.Options{})
@@ -143,10 +143,10 @@ func TestPlanClusterConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(planReadonlyKubeconfig, data, 0o600); err != nil {
+	if err := os.WriteFile(defaultReadonlyKubeconfig, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if cfg, err := planClusterConfig("", false, false, true); err != nil || cfg == nil || cfg.Host != ts.URL() {
+	if cfg, err := planClusterConfig("", false, true); err != nil || cfg == nil || cfg.Host != ts.URL() {
 		t.Errorf("the default readonly kubeconfig: %v %v", cfg, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -130,4 +131,52 @@ func cellString(c any) string {
 	default:
 		return fmt.Sprint(v)
 	}
+}
+
+// Widths returns each column's width as Write aligns it: its widest cell, and
+// its header unless noHeaders.
+func (t *Table) Widths(noHeaders bool) []int {
+	w := make([]int, len(t.Columns))
+	if !noHeaders {
+		for i, c := range t.Columns {
+			w[i] = utf8.RuneCountInString(c)
+		}
+	}
+	for _, r := range t.Rows {
+		for i, c := range r {
+			if i < len(w) {
+				w[i] = max(w[i], utf8.RuneCountInString(cellText(c)))
+			}
+		}
+	}
+	return w
+}
+
+// WriteRows prints rows aligned to widths, as if they had been part of the table
+// Write printed (for rows that arrive later, as `get --watch` prints them); a
+// wider cell widens its column from then on.
+func WriteRows(w io.Writer, rows [][]string, widths []int) error {
+	var b strings.Builder
+	for _, r := range rows {
+		for i, c := range r {
+			c = cellText(c)
+			b.WriteString(c)
+			if i == len(r)-1 {
+				break
+			}
+			n := utf8.RuneCountInString(c)
+			if i < len(widths) {
+				widths[i] = max(widths[i], n)
+				n = widths[i] - n
+			} else {
+				n = 0
+			}
+			b.WriteString(strings.Repeat(" ", n+3))
+		}
+		b.WriteByte('\n')
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write rows: %w", err)
+	}
+	return nil
 }

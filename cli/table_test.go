@@ -108,3 +108,24 @@ func TestFieldLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteRowsKeepsTheTableAligned(t *testing.T) {
+	tab := &Table{Columns: []string{"Name", "Status", "Age"}, Rows: [][]string{{"web-1", "Running", "5m"}}}
+	var b bytes.Buffer
+	if err := tab.Write(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	widths := tab.Widths(false)
+	if err := WriteRows(&b, [][]string{{"web-2", "Pending", "0s"}, {"a-much-longer-name", "Running", "1s"}, {"web-3", "Running", "2s"}}, widths); err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"NAME    STATUS    AGE\n" +
+		"web-1   Running   5m\n" +
+		"web-2   Pending   0s\n" +
+		"a-much-longer-name   Running   1s\n" +
+		"web-3                Running   2s\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +31,7 @@ type getFlags struct {
 	fieldSelector string
 	output        string
 	noHeaders     bool
+	watch         bool
 }
 
 // newGetCommand builds `berth get`.
@@ -55,6 +58,7 @@ kinds of the category all (pods, services, deployments, ...).`,
 	fs.StringVar(&f.fieldSelector, "field-selector", "", "field selector (metadata.name=web, spec.nodeName=node-1, ...)")
 	fs.StringVarP(&f.output, "output", "o", "", "output format: wide, yaml, json or name")
 	fs.BoolVar(&f.noHeaders, "no-headers", false, "omit the table headers")
+	fs.BoolVarP(&f.watch, "watch", "w", false, "after listing, print each object again when it changes")
 	return cmd
 }
 
@@ -92,6 +96,12 @@ func runGet(ctx context.Context, env *readEnv, f *getFlags, cmd *cobra.Command, 
 		return err
 	}
 	out := cmd.OutOrStdout()
+	if f.watch {
+		if len(reqs) != 1 || (f.output != "" && f.output != "wide") || len(reqs[0].names) > 1 {
+			return usageError(cmd, "--watch works with one kind, at most one name, and table output")
+		}
+		return watchGet(ctx, c, reqs[0], ns, f, out)
+	}
 	switch f.output {
 	case "yaml", "json":
 		return getObjects(ctx, c, reqs, ns, f, out)
@@ -219,34 +229,55 @@ func getTable(ctx context.Context, c *clients, r getRequest, ns string, f *getFl
 	return all, nil
 }
 
-// fetchTable GETs a Table of one object (name) or of a list.
+// listChunk is how many objects one list request asks for, as kubectl's
+// --chunk-size.
+const listChunk = 500
+
+// fetchTable GETs a Table of one object (name) or of a list, page by page.
 func fetchTable(ctx context.Context, c *clients, m *meta.RESTMapping, ns, name string, f *getFlags) (*metav1.Table, error) {
-	req := c.disco.RESTClient().Get().AbsPath(resourcePath(m, ns, name)...).SetHeader("Accept", tableAccept)
-	if name == "" {
-		if f.selector != "" {
-			req = req.Param("labelSelector", f.selector)
+	var all *metav1.Table
+	cont := ""
+	for {
+		req := c.disco.RESTClient().Get().AbsPath(resourcePath(m, ns, name)...).SetHeader("Accept", tableAccept)
+		if name == "" {
+			req = req.Param("limit", fmt.Sprint(listChunk))
+			if cont != "" {
+				req = req.Param("continue", cont)
+			}
+			if f.selector != "" {
+				req = req.Param("labelSelector", f.selector)
+			}
+			if f.fieldSelector != "" {
+				req = req.Param("fieldSelector", f.fieldSelector)
+			}
 		}
-		if f.fieldSelector != "" {
-			req = req.Param("fieldSelector", f.fieldSelector)
+		res := req.Do(ctx)
+		// Error decodes the server's Status (Raw alone would only know the code).
+		if err := res.Error(); err != nil {
+			return nil, err
+		}
+		body, err := res.Raw()
+		if err != nil {
+			return nil, err
+		}
+		var t metav1.Table
+		if err := json.Unmarshal(body, &t); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", m.Resource.Resource, err)
+		}
+		if t.Kind != "Table" {
+			return fallbackTable(body, name != "")
+		}
+		if all == nil {
+			all = &t
+		} else {
+			all.Rows = append(all.Rows, t.Rows...)
+			all.ResourceVersion = t.ResourceVersion
+		}
+		if cont = t.Continue; cont == "" || name != "" {
+			all.Continue = ""
+			return all, nil
 		}
 	}
-	res := req.Do(ctx)
-	// Error decodes the server's Status (Raw alone would only know the code).
-	if err := res.Error(); err != nil {
-		return nil, err
-	}
-	body, err := res.Raw()
-	if err != nil {
-		return nil, err
-	}
-	var t metav1.Table
-	if err := json.Unmarshal(body, &t); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", m.Resource.Resource, err)
-	}
-	if t.Kind == "Table" {
-		return &t, nil
-	}
-	return fallbackTable(body, name != "")
 }
 
 // fallbackTable builds NAME AGE rows from a server that answered plain JSON.
@@ -372,4 +403,114 @@ func readObjects(ctx context.Context, c *clients, r getRequest, ns string, f *ge
 		out = append(out, *u)
 	}
 	return out, nil
+}
+
+// watchGet lists a kind as a table, then prints a row each time an object of it
+// is added, changed or deleted, as kubectl get --watch, aligned with the table,
+// until ctx ends. A watch the server closes is opened again where it stopped.
+func watchGet(ctx context.Context, c *clients, r getRequest, ns string, f *getFlags, out io.Writer) error {
+	wf := *f
+	if len(r.names) == 1 {
+		sel := "metadata.name=" + r.names[0]
+		if wf.fieldSelector != "" {
+			sel = wf.fieldSelector + "," + sel
+		}
+		wf.fieldSelector = sel
+		r.names = nil
+	}
+	st, err := fetchTable(ctx, c, r.mapping, ns, "", &wf)
+	if err != nil {
+		return err
+	}
+	o := cli.ServerTableOptions{Wide: f.output == "wide", WithNamespace: ns == "" && namespaced(r.mapping)}
+	t := cli.FromServerTable(st, o)
+	var widths []int
+	if len(t.Rows) > 0 {
+		if err := t.Write(out, f.noHeaders); err != nil {
+			return err
+		}
+		widths = t.Widths(f.noHeaders)
+	}
+	rv := st.ResourceVersion
+	for {
+		started := time.Now()
+		if rv, err = watchTableOnce(ctx, c, r.mapping, ns, &wf, rv, func(rows []metav1.TableRow) error {
+			t := cli.FromServerTable(&metav1.Table{ColumnDefinitions: st.ColumnDefinitions, Rows: rows}, o)
+			if widths == nil {
+				// The first row of an empty list comes with the headers.
+				widths = t.Widths(f.noHeaders)
+				return t.Write(out, f.noHeaders)
+			}
+			return cli.WriteRows(out, t.Rows, widths)
+		}); err != nil {
+			return err
+		}
+		if time.Since(started) < watchRetryDelay {
+			// A server that ends watches at once is not asked again in a busy loop.
+			select {
+			case <-ctx.Done():
+			case <-time.After(watchRetryDelay):
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// watchRetryDelay is the least time between two watches of `get --watch`.
+const watchRetryDelay = time.Second
+
+// watchEvent is one event of a watch stream whose objects are Tables.
+type watchEvent struct {
+	Type   string          `json:"type"`
+	Object json.RawMessage `json:"object"`
+}
+
+// watchTableOnce watches from rv, handing each event's rows to print, until the
+// server ends the stream; it returns the last resourceVersion seen.
+func watchTableOnce(ctx context.Context, c *clients, m *meta.RESTMapping, ns string, f *getFlags, rv string, print func([]metav1.TableRow) error) (string, error) {
+	req := c.disco.RESTClient().Get().AbsPath(resourcePath(m, ns, "")...).SetHeader("Accept", tableAccept).
+		Param("watch", "true").Param("resourceVersion", rv)
+	if f.selector != "" {
+		req = req.Param("labelSelector", f.selector)
+	}
+	if f.fieldSelector != "" {
+		req = req.Param("fieldSelector", f.fieldSelector)
+	}
+	stream, err := req.Stream(ctx)
+	if err != nil {
+		return rv, err
+	}
+	defer func() { _ = stream.Close() }()
+	dec := json.NewDecoder(stream)
+	for {
+		var ev watchEvent
+		if err := dec.Decode(&ev); err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return rv, nil
+			}
+			return rv, fmt.Errorf("watch %s: %w", m.Resource.Resource, err)
+		}
+		switch ev.Type {
+		case "ERROR":
+			var st metav1.Status
+			if err := json.Unmarshal(ev.Object, &st); err != nil {
+				return rv, fmt.Errorf("watch %s: undecodable error event: %w", m.Resource.Resource, err)
+			}
+			return rv, &apierrors.StatusError{ErrStatus: st}
+		case "BOOKMARK":
+			continue
+		}
+		var t metav1.Table
+		if err := json.Unmarshal(ev.Object, &t); err != nil {
+			return rv, fmt.Errorf("watch %s: decode: %w", m.Resource.Resource, err)
+		}
+		if t.ResourceVersion != "" {
+			rv = t.ResourceVersion
+		}
+		if err := print(t.Rows); err != nil {
+			return rv, err
+		}
+	}
 }

@@ -153,6 +153,7 @@ func TestReadCommands(t *testing.T) {
 	})
 
 	t.Run("status watch", func(t *testing.T) { c.testStatusWatch(t) })
+	t.Run("get watch", func(t *testing.T) { c.testGetWatch(t) })
 	t.Run("events watch", func(t *testing.T) { c.testEventsWatch(t) })
 	t.Run("logs", func(t *testing.T) { c.testLogs(t) })
 }
@@ -267,4 +268,22 @@ func TestReadCommandsWithoutServer(t *testing.T) {
 			t.Errorf("berth %s: %v, stderr %q; want %q", strings.Join(args, " "), err, errOut, want)
 		}
 	}
+}
+
+// testGetWatch: `berth get pods --watch` lists the pods, then prints a row for a
+// pod created later, aligned with the table.
+func (c *readCluster) testGetWatch(t *testing.T) {
+	out := c.startWatching(t, "get", "pods", "-n", "tools", "--watch")
+	waitOutput(t, out, "debug")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "watched", Namespace: "tools"},
+		Spec:       corev1.PodSpec{NodeName: "node-b", Containers: []corev1.Container{{Name: "c", Image: "registry.example/c:1"}}},
+	}
+	_, err := c.Client.CoreV1().Pods("tools").Create(c.ctx, pod, metav1.CreateOptions{})
+	must(t, "create pod", err)
+	t.Cleanup(func() {
+		_ = c.Client.CoreV1().Pods("tools").Delete(context.Background(), "watched", metav1.DeleteOptions{})
+	})
+	waitOutput(t, out, "watched   0/1     Pending")
+	waitOutput(t, out, "watched   1/1     Running")
 }

@@ -43,6 +43,19 @@ func TestProxy(t *testing.T) {
 		}
 	})
 
+	t.Run("session affinity ClientIP", func(t *testing.T) {
+		timeout := int32(60)
+		sticky := e.service("sticky", func(s *corev1.Service) {
+			s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+			s.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: &timeout}}
+		})
+		e.slice("sticky", endpoint{e.pods[0], true}, endpoint{e.pods[1], true}, endpoint{e.pods[2], true})
+		e.waitRule(`default/sticky:http/tcp" -j BERTH-SVC-`)
+		if seen := e.names(client4, "http://"+sticky.Spec.ClusterIP+"/", 30); len(seen) != 1 {
+			t.Errorf("30 requests from pod4 reached %v, want one pod", seen)
+		}
+	})
+
 	t.Run("hairpin", func(t *testing.T) {
 		self := e.service("self", nil)
 		e.slice("self", endpoint{e.pods[0], true})

@@ -119,3 +119,21 @@ func planYAML(t *testing.T, s string) map[string]any {
 	}
 	return m
 }
+
+// TestPlanLineDiff: multi-line values change line by line, with two lines of
+// context around each change.
+func TestPlanLineDiff(t *testing.T) {
+	for _, tc := range []struct {
+		old, new string
+		want     []string
+	}{
+		{"a\nb\nc\n", "a\nB\nc\n", []string{" a", "-b", "+B", " c"}},
+		{"1\n2\n3\n4\n5\n6\n7\n", "1\n2\n3\n4\n5\n6\n7\nx\n", []string{" …", " 6", " 7", "+x"}},
+		{"x\n1\n2\n3\n4\n5\n6\ny\n", "1\n2\n3\n4\n5\n6\n", []string{"-x", " 1", " 2", " …", " 5", " 6", "-y"}},
+		{"", "a\nb", []string{"+a", "+b"}},
+	} {
+		if got := planLineDiff(tc.old, tc.new); !cmp.Equal(got, tc.want) {
+			t.Errorf("planLineDiff(%q, %q) = %q, want %q", tc.old, tc.new, got, tc.want)
+		}
+	}
+}

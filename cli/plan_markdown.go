@@ -14,29 +14,7 @@ func writePlanMarkdown(w io.Writer, r *PlanReport) {
 	fmt.Fprintf(w, "### berth plan\n\n")
 	fmt.Fprintf(w, "%s\n\n", planHeading(r, planCode))
 	fmt.Fprintf(w, "**%s**\n\n", planMDText(planUpper(planSummary(r))))
-	rows, total := planCounts(r.Primary(), r.Errors)
-	if len(rows) > 0 {
-		// The "Not compared" column only when some kind could not be read.
-		extra, sep := "", ""
-		if total.Unreadable > 0 {
-			extra, sep = " Not compared |", "--:|"
-		}
-		cell := func(n int) string {
-			if total.Unreadable > 0 {
-				return fmt.Sprintf(" %d |", n)
-			}
-			return ""
-		}
-		fmt.Fprintf(w, "| Kind | Create | Update | Delete |%s Errors |\n|---|--:|--:|--:|%s--:|\n", extra, sep)
-		for _, c := range rows {
-			fmt.Fprintf(w, "| %s | %d | %d | %d |%s %d |\n", c.Kind, c.Create, c.Update, c.Delete, cell(c.Unreadable), c.Errors)
-		}
-		if len(rows) > 1 {
-			fmt.Fprintf(w, "| **Total** | **%d** | **%d** | **%d** |%s **%d** |\n", total.Create, total.Update, total.Delete,
-				strings.Replace(cell(total.Unreadable), fmt.Sprint(total.Unreadable), fmt.Sprintf("**%d**", total.Unreadable), 1), total.Errors)
-		}
-		fmt.Fprintln(w)
-	}
+	writePlanTableMD(w, r)
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(w, "#### Errors\n\nHead cannot be synced: berth applies a revision whole or not at all.\n\n")
 		for _, e := range r.Errors {
@@ -76,6 +54,51 @@ func writePlanMarkdown(w io.Writer, r *PlanReport) {
 	}
 }
 
+// writePlanTableMD prints the creates, updates, deletes and errors per kind,
+// with a "Not compared" column only when some kind could not be read.
+func writePlanTableMD(w io.Writer, r *PlanReport) {
+	rows, total := planCounts(r.Primary(), r.Errors)
+	if len(rows) == 0 {
+		return
+	}
+	unread := total.Unreadable > 0
+	row := func(cells ...string) {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	}
+	nums := func(c PlanCounts, bold bool) []string {
+		vals := []int{c.Create, c.Update, c.Delete, c.Unreadable, c.Errors}
+		var out []string
+		for i, v := range vals {
+			if i == 3 && !unread {
+				continue
+			}
+			s := fmt.Sprint(v)
+			if bold {
+				s = "**" + s + "**"
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	head := []string{"Kind", "Create", "Update", "Delete", "Not compared", "Errors"}
+	if !unread {
+		head = append(head[:4], "Errors")
+	}
+	row(head...)
+	sep := []string{"---"}
+	for range head[1:] {
+		sep = append(sep, "--:")
+	}
+	row(sep...)
+	for _, c := range rows {
+		row(append([]string{c.Kind}, nums(c, false)...)...)
+	}
+	if len(rows) > 1 {
+		row(append([]string{"**Total**"}, nums(total, true)...)...)
+	}
+	fmt.Fprintln(w)
+}
+
 // writePlanObjectsMD prints one collapsed section per object with its diff.
 func writePlanObjectsMD(w io.Writer, objs []PlanObject) {
 	for _, o := range objs {
@@ -96,6 +119,14 @@ func writePlanObjectsMD(w io.Writer, objs []PlanObject) {
 		fence := "```"
 		var body strings.Builder
 		for _, c := range o.Changes {
+			if planMultiline(c) {
+				heading, lines := planLineChange(c)
+				fmt.Fprintf(&body, "%s\n", heading)
+				for _, l := range lines {
+					fmt.Fprintf(&body, "%s   %s\n", l[:1], l[1:])
+				}
+				continue
+			}
 			switch c.Op {
 			case FieldAdd:
 				fmt.Fprintf(&body, "+ %s: %s\n", c.Path, PlanValue(c.New))

@@ -178,6 +178,15 @@ metadata:
 data:
   message: hello
   mode: a
+  nginx.conf: |
+    server {
+      listen 80;
+      server_name web;
+      location / {
+        root /usr/share/nginx/html;
+      }
+      gzip on;
+    }
 `
 	planConfigV2 = `apiVersion: v1
 kind: ConfigMap
@@ -187,6 +196,18 @@ metadata:
     app.kubernetes.io/name: web
 data:
   message: hello, world
+  nginx.conf: |
+    server {
+      listen 8080;
+      server_name web;
+      location / {
+        root /usr/share/nginx/html;
+      }
+      location /healthz {
+        return 200;
+      }
+      gzip on;
+    }
 `
 	planOld = `apiVersion: v1
 kind: ConfigMap

@@ -148,6 +148,14 @@ func writePlanObjectsText(w io.Writer, objs []PlanObject) {
 		}
 		fmt.Fprintln(w)
 		for _, c := range o.Changes {
+			if planMultiline(c) {
+				heading, lines := planLineChange(c)
+				fmt.Fprintf(w, "      %s\n", heading)
+				for _, l := range lines {
+					fmt.Fprintf(w, "          %s %s\n", l[:1], l[1:])
+				}
+				continue
+			}
 			fmt.Fprintf(w, "      %s\n", planChangeText(c))
 		}
 	}

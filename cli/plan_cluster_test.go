@@ -281,4 +281,20 @@ func TestPlanCluster(t *testing.T) {
 	if rep.ExitCode != PlanExitNoChange || len(rep.Sync) != 1 || rep.Sync[0].Action != PlanUnreadable || len(rep.Drift) != 0 {
 		t.Errorf("after the sync: exit code %d, sync %+v, drift %+v; want 0, nothing but the unreadable Secret, no drift", rep.ExitCode, rep.Sync, rep.Drift)
 	}
+
+	// An object another source owns fails the plan, as it fails the sync.
+	taken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: "default",
+		Labels: map[string]string{sync.SourceLabel: "other", sync.SourceNamespaceLabel: "kube-system"}}}
+	if _, err := c.Client.CoreV1().ConfigMaps("default").Create(c.ctx, taken, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.commit("take it", map[string]string{"apps/taken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: taken}\n"})
+	rep, err = Plan(c.ctx, PlanOptions{Repo: r.dir, Config: readonly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want0 := `apps/taken.yaml:1: ConfigMap default/taken: owned by source "kube-system/other", not "kube-system/default": remove it from one of the two repositories`
+	if rep.ExitCode != PlanExitErrors || len(rep.Errors) != 1 || rep.Errors[0].String() != want0 {
+		t.Errorf("an object of another source: exit code %d, errors %v; want 2, %s", rep.ExitCode, rep.Errors, want0)
+	}
 }

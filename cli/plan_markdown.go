@@ -65,7 +65,7 @@ func writePlanTableMD(w io.Writer, r *PlanReport) {
 	row := func(cells ...string) {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
-	nums := func(c PlanCounts, bold bool) []string {
+	nums := func(c planKindCounts, bold bool) []string {
 		vals := []int{c.Create, c.Update, c.Delete, c.Unreadable, c.Errors}
 		var out []string
 		for i, v := range vals {

@@ -223,29 +223,29 @@ func (r *PlanReport) exitCode() int {
 	return PlanExitNoChange
 }
 
-// PlanCounts are how many objects of one kind a plan creates, updates and
+// planKindCounts are how many objects of one kind a plan creates, updates and
 // deletes, and how many errors concern that kind.
-type PlanCounts struct {
+type planKindCounts struct {
 	Kind                                       string
 	Create, Update, Delete, Unreadable, Errors int
 }
 
 // Total is the sum of the counts.
-func (c PlanCounts) Total() int {
+func (c planKindCounts) Total() int {
 	return c.Create + c.Update + c.Delete + c.Unreadable + c.Errors
 }
 
 // planCounts returns the counts of objs and errs per kind, sorted by kind, and
 // their totals (Kind "").
-func planCounts(objs []PlanObject, errs []PlanProblem) (rows []PlanCounts, total PlanCounts) {
-	byKind := map[string]*PlanCounts{}
-	get := func(k string) *PlanCounts {
+func planCounts(objs []PlanObject, errs []PlanProblem) (rows []planKindCounts, total planKindCounts) {
+	byKind := map[string]*planKindCounts{}
+	get := func(k string) *planKindCounts {
 		if k == "" {
 			k = "(file)"
 		}
 		c := byKind[k]
 		if c == nil {
-			c = &PlanCounts{Kind: k}
+			c = &planKindCounts{Kind: k}
 			byKind[k] = c
 		}
 		return c

@@ -230,11 +230,6 @@ type planKindCounts struct {
 	Create, Update, Delete, Unreadable, Errors int
 }
 
-// Total is the sum of the counts.
-func (c planKindCounts) Total() int {
-	return c.Create + c.Update + c.Delete + c.Unreadable + c.Errors
-}
-
 // planCounts returns the counts of objs and errs per kind, sorted by kind, and
 // their totals (Kind "").
 func planCounts(objs []PlanObject, errs []PlanProblem) (rows []planKindCounts, total planKindCounts) {

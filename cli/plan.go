@@ -70,10 +70,14 @@ func Plan(ctx context.Context, o PlanOptions) (*PlanReport, error) {
 			return nil, err
 		}
 		var path string
-		if src, path, err = cl.source(ctx, o.Source); err != nil {
+		var found bool
+		if src, path, found, err = cl.source(ctx, o.Source); err != nil {
 			return nil, err
 		}
 		r.Cluster, r.Source = true, src.String()
+		if !found {
+			r.Notes = append(r.Notes, fmt.Sprintf("the cluster has no GitSource %s: it owns nothing yet, so nothing would be pruned", src))
+		}
 		if o.Path == "" {
 			o.Path = path
 		} else if path != "" && planCleanPath(path) != planCleanPath(o.Path) {

@@ -56,18 +56,18 @@ func planConnect(ctx context.Context, cfg *rest.Config) (*planCluster, error) {
 
 // source finds the GitSource the plan is for: the one named ("namespace/name",
 // or a name in kube-system), else the cluster's only one, else kube-system/default.
-// It returns the source's path in its repository.
-func (c *planCluster) source(ctx context.Context, name string) (src sync.Source, path string, err error) {
+// It returns the source's path in its repository, and whether it exists.
+func (c *planCluster) source(ctx context.Context, name string) (src sync.Source, path string, found bool, err error) {
 	l, err := c.reader.Resource(registry.GitSources().GroupVersionResource()).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return src, "", fmt.Errorf("read the cluster: list gitsources: %w", err)
+		return src, "", false, fmt.Errorf("read the cluster: list gitsources: %w", err)
 	}
 	all := map[sync.Source]*berthv1.GitSource{}
 	var names []string
 	for i := range l.Items {
 		gs := &berthv1.GitSource{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(l.Items[i].Object, gs); err != nil {
-			return src, "", fmt.Errorf("decode gitsource %s/%s: %w", l.Items[i].GetNamespace(), l.Items[i].GetName(), err)
+			return src, "", false, fmt.Errorf("decode gitsource %s/%s: %w", l.Items[i].GetNamespace(), l.Items[i].GetName(), err)
 		}
 		s := sync.Source{Namespace: gs.Namespace, Name: gs.Name}
 		all[s] = gs
@@ -83,7 +83,7 @@ func (c *planCluster) source(ctx context.Context, name string) (src sync.Source,
 			src.Name = name
 		}
 		if all[src] == nil {
-			return src, "", fmt.Errorf("gitsource %s not found (the cluster has: %s)", src, planList(names))
+			return src, "", false, fmt.Errorf("gitsource %s not found (the cluster has: %s)", src, planList(names))
 		}
 	case len(all) == 1:
 		for s := range all {
@@ -92,12 +92,12 @@ func (c *planCluster) source(ctx context.Context, name string) (src sync.Source,
 	case all[planDefaultSource] != nil || len(all) == 0:
 		src = planDefaultSource
 	default:
-		return src, "", fmt.Errorf("the cluster has %d gitsources (%s): choose one with --source", len(all), planList(names))
+		return src, "", false, fmt.Errorf("the cluster has %d gitsources (%s): choose one with --source", len(all), planList(names))
 	}
 	if gs := all[src]; gs != nil {
-		path = gs.Spec.Path
+		return src, gs.Spec.Path, true, nil
 	}
-	return src, path, nil
+	return src, "", false, nil
 }
 
 // planList joins names, or says there are none.

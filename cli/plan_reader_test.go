@@ -38,7 +38,10 @@ func TestPlanReader(t *testing.T) {
 		"create": func() error { _, err := cm.Create(ctx, u, metav1.CreateOptions{}); return err },
 		"update": func() error { _, err := cm.Update(ctx, u, metav1.UpdateOptions{}); return err },
 		"status": func() error { _, err := cm.UpdateStatus(ctx, u, metav1.UpdateOptions{}); return err },
-		"patch":  func() error { _, err := cm.Patch(ctx, "x", "application/merge-patch+json", []byte("{}"), metav1.PatchOptions{}); return err },
+		"patch": func() error {
+			_, err := cm.Patch(ctx, "x", "application/merge-patch+json", []byte("{}"), metav1.PatchOptions{})
+			return err
+		},
 		"apply":  func() error { _, err := cm.Apply(ctx, "x", u, metav1.ApplyOptions{}); return err },
 		"delete": func() error { return cm.Delete(ctx, "x", metav1.DeleteOptions{}) },
 		"deletecollection": func() error {

@@ -92,8 +92,15 @@ func Build(in Input) *RuleSet {
 	slices.SortFunc(svcs, func(a, b *corev1.Service) int {
 		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 	})
+	// The slices of each Service, by namespace/name.
+	bySvc := map[string][]*discoveryv1.EndpointSlice{}
+	for _, s := range in.Slices {
+		if name, ok := s.Labels[discoveryv1.LabelServiceName]; ok {
+			bySvc[s.Namespace+"/"+name] = append(bySvc[s.Namespace+"/"+name], s)
+		}
+	}
 	for _, svc := range svcs {
-		b.service(svc, in.Slices)
+		b.service(svc, bySvc[svc.Namespace+"/"+svc.Name])
 	}
 	b.nat(chainServices, "-m addrtype --dst-type LOCAL -j "+chainNodePorts)
 	return b.rs

@@ -39,7 +39,15 @@ type PlanOptions struct {
 // own planning, lists the drift live now and checks that new pods fit on the
 // nodes. Problems with the manifests are in the report (ExitCode 2); the error
 // is for what stops the plan itself: no repository, an unknown revision, a
-// cluster that does not answer.
+// cluster that does not answer. Unlike the rest of this package, Plan reads:
+// git, and the cluster through a client that refuses to write.
+//
+//	rep, err := cli.Plan(ctx, cli.PlanOptions{Repo: ".", Base: "main", Config: readonly})
+//	if err != nil {
+//		return err
+//	}
+//	cli.WritePlan(os.Stdout, rep, cli.PlanFormatMarkdown)
+//	os.Exit(rep.ExitCode) // 0 no changes, 1 changes, 2 errors
 func Plan(ctx context.Context, o PlanOptions) (*PlanReport, error) {
 	progress := o.Progress
 	if progress == nil {

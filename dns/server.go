@@ -74,9 +74,11 @@ func (s *Server) Addrs() []net.Addr { return s.addrs }
 // [AddLocalAddress]) or a listener fails; nil when ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	s.catalog.factory.Start(ctx.Done())
-	defer s.catalog.factory.Shutdown()
+	defer func() {
+		cancel() // stops the informers, which Shutdown waits for
+		s.catalog.factory.Shutdown()
+	}()
 	for typ, ok := range s.catalog.factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			if ctx.Err() != nil {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -27,7 +29,8 @@ func TestServer(t *testing.T) {
 	}
 	objs = append(objs, headlessService("demo", "many"),
 		slice("demo", "many", "many-1", discoveryv1.AddressTypeIPv4, nil, many...))
-	_, addr := startServer(t, Options{Upstreams: []string{up.addr}}, objs...)
+	reg := prometheus.NewRegistry()
+	_, addr := startServer(t, Options{Upstreams: []string{up.addr}, Registry: reg}, objs...)
 
 	for _, tc := range []struct {
 		netw, name string
@@ -85,6 +88,49 @@ func TestServer(t *testing.T) {
 	if !slices.Contains(asked, "udp big.example.") || !slices.Contains(asked, "tcp big.example.") {
 		t.Errorf("upstream was asked %q, want big.example. over UDP then TCP", asked)
 	}
+
+	// Metrics: queries by type and rcode, forward exchanges.
+	for _, m := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"berth_dns_queries_total", map[string]string{"type": "A", "rcode": "NOERROR"}},
+		{"berth_dns_queries_total", map[string]string{"type": "A", "rcode": "NXDOMAIN"}},
+		{"berth_dns_queries_total", map[string]string{"type": "AAAA", "rcode": "NOERROR"}},
+		{"berth_dns_forward_duration_seconds", map[string]string{"result": "ok"}},
+	} {
+		if n := metricCount(t, reg, m.name, m.labels); n == 0 {
+			t.Errorf("metric %s%v: no count", m.name, m.labels)
+		}
+	}
+}
+
+// metricCount returns the value of a counter, or the sample count of a
+// histogram, with the given labels in reg.
+func metricCount(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue metrics
+				}
+			}
+			if h := m.GetHistogram(); h != nil {
+				return float64(h.GetSampleCount())
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 // TestServerUpdates checks that answers follow Services and EndpointSlices
@@ -154,4 +200,26 @@ func eventually(t *testing.T, what string, get func() string, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s: after 30s got %s\n want %s\n%s", what, got, want, cmp.Diff(want, got))
+}
+
+// TestRunErrors checks that Run fails when it cannot listen (the address is
+// not the machine's) and returns nil when its context ends first.
+func TestRunErrors(t *testing.T) {
+	s, err := New(Options{Client: fake.NewClientset(), Listen: []string{"192.0.2.123:53"}, Upstreams: []string{"192.0.2.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "listen on udp 192.0.2.123:53") {
+		t.Errorf("Run on an address that is not local: %v, want a listen error", err)
+	}
+
+	s, err = New(Options{Client: fake.NewClientset(), Listen: []string{"127.0.0.1:0"}, Upstreams: []string{"192.0.2.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Errorf("Run with an ended context: %v, want nil", err)
+	}
 }

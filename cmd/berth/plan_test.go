@@ -13,6 +13,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
@@ -116,6 +117,28 @@ func TestPlanCommandOffline(t *testing.T) {
 	}
 	if _, stderr, code := runPlan(t, "--repo", dir, "--offline"); code != 2 || !strings.Contains(stderr, "--offline needs --base") {
 		t.Errorf("--offline without --base: exit %d, stderr %q", code, stderr)
+	}
+
+	// Under a root command that prints errors, as berth's does: still no message.
+	root := &cobra.Command{Use: "berth", SilenceUsage: true}
+	root.AddCommand(newPlanCommand())
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs([]string{"plan", "--repo", dir, "--base", "main", "--head", "change", "--offline"})
+	err := root.Execute()
+	var coded interface{ ExitCode() int }
+	if !errors.As(err, &coded) || coded.ExitCode() != 1 || errOut.Len() != 0 || !strings.Contains(out.String(), "Plan: 1 to update") {
+		t.Errorf("berth plan under a root: %v, stderr %q, stdout:\n%s", err, errOut.String(), out.String())
+	}
+	// A fresh tree: the run above silenced its plan command for good.
+	root = &cobra.Command{Use: "berth", SilenceUsage: true}
+	root.AddCommand(newPlanCommand())
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs([]string{"plan", "--repo", dir, "--bogus"})
+	if err := root.Execute(); err == nil || !strings.Contains(errOut.String(), "unknown flag: --bogus") {
+		t.Errorf("a bad flag: %v, stderr %q", err, errOut.String())
 	}
 }
 

@@ -42,14 +42,23 @@ func eventCount(e *corev1.Event) int32 {
 	return e.Count
 }
 
-// SortEvents orders events oldest first, by EventTime, then name.
+// SortEvents orders events oldest first, by EventTime; events of the same second
+// (timestamps have no finer grain) in the order they were last written, by
+// resourceVersion, then by name.
 func SortEvents(events []corev1.Event) {
 	sort.SliceStable(events, func(i, j int) bool {
-		ti, tj := EventTime(&events[i]), EventTime(&events[j])
-		if !ti.Equal(tj) {
+		a, b := &events[i], &events[j]
+		if ti, tj := EventTime(a), EventTime(b); !ti.Equal(tj) {
 			return ti.Before(tj)
 		}
-		return events[i].Namespace+"/"+events[i].Name < events[j].Namespace+"/"+events[j].Name
+		if ra, rb := a.ResourceVersion, b.ResourceVersion; ra != rb {
+			// Resource versions are decimal numbers; the shorter one is smaller.
+			if len(ra) != len(rb) {
+				return len(ra) < len(rb)
+			}
+			return ra < rb
+		}
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
 }
 

@@ -105,7 +105,8 @@ func requests(cpu, mem string) corev1.ResourceRequirements {
 
 // createFixtures creates namespace shop (Deployment web on node-a, DaemonSet agent,
 // a completed Job, Service web, ConfigMap settings), namespace tools (a bare pod on
-// node-b), a GitSource with a failed sync and drift, and two Warning events.
+// node-b), a GitSource with a failed sync and drift, and two Warning events (in
+// tools and kube-system) at fixed times.
 func (c *readCluster) createFixtures(t *testing.T) {
 	t.Helper()
 	ctx, cl := c.ctx, c.Client
@@ -191,7 +192,9 @@ func (c *readCluster) createFixtures(t *testing.T) {
 		{"web-backoff", "Pod", "web-0", "BackOff", "Back-off restarting failed container web in pod web-0", 2 * time.Minute, 5},
 		{"gs-failed", "GitSource", "default", "SyncFailed", "revision 9f1c2ab0 is invalid: 1 error", 30 * time.Second, 1},
 	} {
-		ns := "shop"
+		// Not in shop: the scheduler may record its own Warning there, should it
+		// see a pod before the nodes.
+		ns := "tools"
 		if e.kind == "GitSource" {
 			ns = "kube-system"
 		}

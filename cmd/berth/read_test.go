@@ -88,7 +88,7 @@ func TestReadCommands(t *testing.T) {
 			{name: "describe pod", args: []string{"describe", "pod", "debug", "-n", "tools"}, golden: "describe-pod.txt"},
 			{name: "describe job", args: []string{"describe", "jobs", "migrate", "-n", "shop"}, golden: "describe-job.txt", mask: []string{"Age"}},
 			{name: "describe configmap", args: []string{"describe", "cm", "settings", "-n", "shop"}, golden: "describe-configmap.txt"},
-			{name: "events", args: []string{"events", "-A", "--types", "Warning"}, golden: "events-warnings.txt"},
+			{name: "events", args: []string{"events", "-n", "tools", "--types", "Warning"}, golden: "events-warnings.txt"},
 			{name: "events of a namespace", args: []string{"events", "-n", "kube-system"}, golden: "events-kube-system.txt"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -213,19 +213,19 @@ func waitOutput(t *testing.T, out *syncBuffer, want string) {
 	}
 }
 
-// warningEvent creates a Warning event in shop at fixedNow.
+// warningEvent creates a Warning event in tools at fixedNow.
 func (c *readCluster) warningEvent(t *testing.T, name, reason, msg string) {
 	t.Helper()
 	ev := &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Name: name, Namespace: "shop"},
-		InvolvedObject: corev1.ObjectReference{Kind: "Deployment", Namespace: "shop", Name: "web"},
+		ObjectMeta:     metav1.ObjectMeta{Name: name, Namespace: "tools"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "tools", Name: "debug"},
 		Type:           corev1.EventTypeWarning, Reason: reason, Message: msg, Count: 1,
 		FirstTimestamp: metav1.NewTime(fixedNow), LastTimestamp: metav1.NewTime(fixedNow),
 	}
-	_, err := c.Client.CoreV1().Events("shop").Create(c.ctx, ev, metav1.CreateOptions{})
+	_, err := c.Client.CoreV1().Events("tools").Create(c.ctx, ev, metav1.CreateOptions{})
 	must(t, "create event", err)
 	t.Cleanup(func() {
-		_ = c.Client.CoreV1().Events("shop").Delete(context.Background(), name, metav1.DeleteOptions{})
+		_ = c.Client.CoreV1().Events("tools").Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 }
 
@@ -243,7 +243,7 @@ func (c *readCluster) testStatusWatch(t *testing.T) {
 
 // testEventsWatch: `berth events --watch` lists the events, then prints new ones.
 func (c *readCluster) testEventsWatch(t *testing.T) {
-	out := c.startWatching(t, "events", "-n", "shop", "--watch", "--types", "Warning")
+	out := c.startWatching(t, "events", "-n", "tools", "--watch", "--types", "Warning")
 	waitOutput(t, out, "BackOff")
 	c.warningEvent(t, "events-watch", "Unhealthy", "the event watch sees this")
 	waitOutput(t, out, "the event watch sees this")

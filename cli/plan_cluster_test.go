@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -257,9 +258,12 @@ func TestPlanCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := json.Marshal(rep)
+	text := renderPlan(t, rep, "text") + renderPlan(t, rep, "markdown") + string(data)
 	for _, s := range planSecrets {
-		if strings.Contains(string(data), s) {
-			t.Errorf("the plan read with the admin token shows the secret value %q", s)
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+			if strings.Contains(text, form) {
+				t.Errorf("the plan read with the admin token shows the secret value %q", form)
+			}
 		}
 	}
 	var secret *PlanObject

@@ -32,6 +32,8 @@ const (
 	podIP      = "10.42.0.5"
 	// upstreamAddr is the fake upstream resolver, inside the node.
 	upstreamAddr = "127.0.0.1:5353"
+	// kubeDNSIP is the kube-dns Service's cluster IP.
+	kubeDNSIP = "10.96.0.10"
 )
 
 // podSearch and podNdots are the pod's resolv.conf, as the kubelet writes
@@ -163,15 +165,31 @@ func TestPodResolves(t *testing.T) {
 	}
 
 	// glibc's resolver in the pod, with the pod's resolv.conf.
-	if got := pod.getent(t, "hello"); got != helloIP {
-		t.Errorf("getent ahostsv4 hello in the pod: %q, want %s", got, helloIP)
-	}
-	if got := pod.getent(t, "db-0.db"); got != "10.42.0.20" {
-		t.Errorf("getent ahostsv4 db-0.db in the pod: %q, want 10.42.0.20", got)
-	}
-	if got := pod.getent(t, "example.com"); got != "192.0.2.1" {
-		t.Errorf("getent ahostsv4 example.com in the pod: %q, want 192.0.2.1", got)
-	}
+	t.Run("glibc", func(t *testing.T) {
+		for name, want := range map[string]string{"hello": helloIP, "db-0.db": "10.42.0.20", "example.com": "192.0.2.1"} {
+			if got := pod.getent(t, name); got != want {
+				t.Errorf("getent ahostsv4 %s in the pod: %q, want %s", name, got, want)
+			}
+		}
+	})
+
+	// Through the kube-dns Service's cluster IP, DNATed to the node-local
+	// address as kube-proxy does (its rule, written by hand in the node).
+	t.Run("kube-dns ClusterIP", func(t *testing.T) {
+		requireBinary(t, "iptables", "iptables")
+		for _, proto := range []string{"udp", "tcp"} {
+			if _, err := node.Exec("iptables", "-t", "nat", "-A", "PREROUTING", "-d", kubeDNSIP, "-p", proto,
+				"--dport", "53", "-j", "DNAT", "--to-destination", DefaultListen); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, netw := range []string{"udp", "tcp"} {
+			resp := pod.queryAt(t, kubeDNSIP+":53", netw, "hello.demo.svc.cluster.local.", dns.TypeA)
+			if got, want := rrStrings(resp.Answer), "hello.demo.svc.cluster.local. 5 IN A "+helloIP; len(got) != 1 || got[0] != want {
+				t.Errorf("query over %s to %s from the pod: %q, want %q", netw, kubeDNSIP, got, want)
+			}
+		}
+	})
 
 	// Updates: the Service deleted, created again with another IP; an
 	// endpoint turned not ready.
@@ -265,11 +283,17 @@ func run(t *testing.T, name string, args ...string) {
 // query asks the server at the node-local address from inside the pod.
 func (p *testPod) query(t *testing.T, netw, fqdn string, qtype uint16) *dns.Msg {
 	t.Helper()
+	return p.queryAt(t, DefaultListen, netw, fqdn, qtype)
+}
+
+// queryAt asks the server at addr from inside the pod.
+func (p *testPod) queryAt(t *testing.T, addr, netw, fqdn string, qtype uint16) *dns.Msg {
+	t.Helper()
 	var resp *dns.Msg
 	err := network.Do(p.path, func() error {
 		var err error
 		resp, _, err = (&dns.Client{Net: netw, Timeout: 10 * time.Second}).Exchange(
-			new(dns.Msg).SetQuestion(fqdn, qtype), DefaultListen)
+			new(dns.Msg).SetQuestion(fqdn, qtype), addr)
 		return err
 	})
 	if err != nil {
@@ -318,14 +342,9 @@ func expand(name string) []string {
 // and returns the first address.
 func (p *testPod) getent(t *testing.T, name string) string {
 	t.Helper()
-	for _, bin := range []string{"unshare", "getent", "mount"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s not found: apt-get install util-linux libc-bin mount (CI=true, so not skipping)", bin)
-			}
-			t.Skipf("%s not found: apt-get install util-linux libc-bin mount", bin)
-		}
-	}
+	requireBinary(t, "unshare", "util-linux")
+	requireBinary(t, "getent", "libc-bin")
+	requireBinary(t, "mount", "mount")
 	conf := filepath.Join(t.TempDir(), "resolv.conf")
 	content := fmt.Sprintf("nameserver %s\nsearch %s\noptions ndots:%d timeout:5 attempts:1\n",
 		DefaultLocalAddress, strings.Join(trimDots(podSearch), " "), podNdots)
@@ -345,6 +364,18 @@ func (p *testPod) getent(t *testing.T, name string) string {
 		return ""
 	}
 	return fields[0]
+}
+
+// requireBinary skips the test when bin is missing, or fails it when
+// CI=true (CI installs the Debian package pkg).
+func requireBinary(t *testing.T, bin, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found: apt-get install %s (CI=true, so not skipping)", bin, pkg)
+		}
+		t.Skipf("%s not found: apt-get install %s", bin, pkg)
+	}
 }
 
 // trimDots drops the final dots of names.

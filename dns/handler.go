@@ -19,6 +19,9 @@ const ednsSize = 1232
 func (s *Server) serve(ctx context.Context, w dns.ResponseWriter, req *dns.Msg) {
 	_, tcp := w.LocalAddr().(*net.TCPAddr)
 	resp := s.respond(ctx, req, tcp)
+	// Name compression lets more records fit before truncation (a headless
+	// Service's many endpoints share their owner name).
+	resp.Compress = true
 	size := dns.MaxMsgSize
 	if !tcp {
 		size = dns.MinMsgSize

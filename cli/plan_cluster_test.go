@@ -180,7 +180,7 @@ spec:
       - name: agent
         image: agent:1
         resources:
-          limits: {cpu: "1"}
+          limits: {cpu: 1000m} # the server stores "1": no change once synced
 `
 )
 
@@ -274,6 +274,12 @@ func TestPlanCluster(t *testing.T) {
 	}
 	if secret == nil || secret.Action != PlanUpdate || len(secret.Changes) == 0 {
 		t.Errorf("the Secret read with the admin token: %+v, want an update", secret)
+	}
+	// The server folds stringData into data: that is no drift.
+	for _, o := range rep.Drift {
+		if o.Kind == "Secret" {
+			t.Errorf("drift of a Secret that was not changed: %+v", o)
+		}
 	}
 
 	// Once head is synced and the drift healed, there is nothing left to do.

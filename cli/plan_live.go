@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"github.com/berth-dev/berth/apiserver/registry"
@@ -59,9 +60,13 @@ func planSync(source sync.Source, desired []*sync.Desired, live map[sync.ID]*uns
 				return nil, fmt.Errorf("%s:%d: %s: %w", a.File, a.Line, a.ID, err)
 			}
 			po.Action = PlanUpdate
-			po.Changes = planDiff(a.Kind, a.Live.Object, after)
+			po.Changes = planDiff(a.Kind, planServerForm(a.Kind, a.Live.Object), planServerForm(a.Kind, after))
 			if len(po.Changes) == 0 {
-				po.Note = "no field changes: only berth's record of the applied configuration is updated"
+				// The patch changes nothing the server keeps (such as a Secret's
+				// stringData, which it folds into data, or "1000m" for "1"), or
+				// only berth's record of the applied configuration.
+				res.unchanged++
+				continue
 			}
 		case sync.Delete:
 			po.Action = PlanDelete
@@ -111,6 +116,24 @@ func planPatched(k *registry.Kind, live *unstructured.Unstructured, patch []byte
 	return m, nil
 }
 
+// planServerForm is an object as the API server would store it: decoded into
+// its type (quantities in canonical form), defaulted (a Secret's stringData
+// folded into data), encoded again. Objects that do not decode stay as they are.
+func planServerForm(k *registry.Kind, m map[string]any) map[string]any {
+	obj := k.New()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, obj); err != nil {
+		return m
+	}
+	if k.Default != nil {
+		k.Default(obj)
+	}
+	out, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return m
+	}
+	return out
+}
+
 // planDrift lists the source's live objects that differ from the configuration
 // berth last applied to them (its annotation), as sync's drift detection sees
 // them: the fields a sync would restore, old as applied, new as live.
@@ -142,7 +165,7 @@ func planDrift(source sync.Source, live map[sync.ID]*unstructured.Unstructured) 
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", id, err)
 			}
-			changes := planDiff(k, restored, u.Object)
+			changes := planDiff(k, planServerForm(k, restored), planServerForm(k, u.Object))
 			if len(changes) == 0 {
 				continue
 			}

@@ -87,6 +87,7 @@ type Proxy struct {
 	changedAt time.Time
 
 	// Owned by Run's loop.
+	builder  Builder
 	prev     *RuleSet  // the rule set last applied; nil forces a full sync
 	lastFull time.Time // when the last full sync ran
 }
@@ -259,7 +260,7 @@ func (p *Proxy) sync(ctx context.Context) error {
 		restoreChange()
 		return fmt.Errorf("list endpoint slices: %w", err)
 	}
-	rs := Build(Input{Services: svcs, Slices: slices, Node: Node{Name: p.opts.NodeName, ClusterCIDR: p.clusterCIDR}})
+	rs := p.builder.Build(Input{Services: svcs, Slices: slices, Node: Node{Name: p.opts.NodeName, ClusterCIDR: p.clusterCIDR}})
 
 	full := p.prev == nil || time.Since(p.lastFull) > fullSyncPeriod
 	var data []byte

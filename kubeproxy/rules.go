@@ -1,6 +1,7 @@
 package kubeproxy
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -80,6 +81,11 @@ type RuleSet struct {
 // client draws once (in the third), with the same probability as
 // kube-proxy; BERTH-SERVICES clears the 0x2000 bit first.
 func Build(in Input) *RuleSet {
+	return (&Builder{}).Build(in)
+}
+
+// build is Build, reusing the rules of cached Services.
+func build(in Input, cache map[string]*fragment) (*RuleSet, map[string]*fragment) {
 	b := &builder{
 		rs: &RuleSet{
 			Tables: map[string]map[string][]string{"nat": {}, "filter": {}},
@@ -90,26 +96,45 @@ func Build(in Input) *RuleSet {
 	b.base()
 	svcs := slices.Clone(in.Services)
 	slices.SortFunc(svcs, func(a, b *corev1.Service) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	// The slices of each Service, by namespace/name.
-	bySvc := map[string][]*discoveryv1.EndpointSlice{}
+	type nsName struct{ ns, name string }
+	bySvc := map[nsName][]*discoveryv1.EndpointSlice{}
 	for _, s := range in.Slices {
 		if name, ok := s.Labels[discoveryv1.LabelServiceName]; ok {
-			bySvc[s.Namespace+"/"+name] = append(bySvc[s.Namespace+"/"+name], s)
+			k := nsName{s.Namespace, name}
+			bySvc[k] = append(bySvc[k], s)
 		}
 	}
+	next := make(map[string]*fragment, len(svcs))
 	for _, svc := range svcs {
-		b.service(svc, bySvc[svc.Namespace+"/"+svc.Name])
+		sl := bySvc[nsName{svc.Namespace, svc.Name}]
+		id := svc.Namespace + "/" + svc.Name
+		key := fragmentKey(svc, sl)
+		f := cache[id]
+		if f == nil || key == "" || f.key != key {
+			f = &fragment{key: key}
+			b.frag = f
+			b.service(svc, sl)
+			b.frag = nil
+		}
+		b.replay(f)
+		if key != "" {
+			next[id] = f
+		}
 	}
 	b.nat(chainServices, "-m addrtype --dst-type LOCAL -j "+chainNodePorts)
-	return b.rs
+	return b.rs, next
 }
 
 // builder accumulates a RuleSet.
 type builder struct {
 	rs   *RuleSet
 	node Node
+	// frag, when set, records the rules of the Service being built
+	// instead of adding them to rs.
+	frag *fragment
 }
 
 // nat appends a rule to a nat chain, creating the chain.
@@ -118,15 +143,29 @@ func (b *builder) nat(chain, rule string) { b.add("nat", chain, rule) }
 // filter appends a rule to a filter chain, creating the chain.
 func (b *builder) filter(chain, rule string) { b.add("filter", chain, rule) }
 
+// add appends a rule to a chain, or with an empty rule only creates the
+// chain.
 func (b *builder) add(table, chain, rule string) {
+	if rule != "" {
+		rule = "-A " + chain + " " + rule
+	}
+	if b.frag != nil {
+		b.frag.rules = append(b.frag.rules, fragmentRule{table, chain, rule})
+		return
+	}
+	b.addLine(table, chain, rule)
+}
+
+// addLine appends a whole "-A" line (or, empty, creates the chain).
+func (b *builder) addLine(table, chain, line string) {
 	t := b.rs.Tables[table]
-	if rule == "" {
+	if line == "" {
 		if _, ok := t[chain]; !ok {
 			t[chain] = nil
 		}
 		return
 	}
-	t[chain] = append(t[chain], "-A "+chain+" "+rule)
+	t[chain] = append(t[chain], line)
 }
 
 // base writes the chains that exist whatever the Services.
@@ -179,7 +218,7 @@ func (b *builder) service(svc *corev1.Service, sliceList []*discoveryv1.Endpoint
 		all := endpointsFor(svc, sp, b.node.Name, sliceList)
 		p.Endpoints = usable(all, false)
 		p.LocalEndpoints = usable(all, true)
-		b.rs.Ports[p.Name] = p
+		b.frag.ports = append(b.frag.ports, p)
 		b.port(svc, p)
 	}
 }

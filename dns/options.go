@@ -44,7 +44,9 @@ type Options struct {
 	// Upstreams are the resolvers (IP or IP:port, port 53 by default) that
 	// names outside the cluster domain are forwarded to, tried in order.
 	// When empty, the nameservers of ResolvConf, less the server's own
-	// addresses.
+	// addresses, read once by New. Upstreams are dialled from NetNS: a
+	// loopback resolver of the machine's (systemd-resolved's 127.0.0.53) is
+	// out of reach from a node namespace of its own.
 	Upstreams []string
 	// ResolvConf is the file read for upstreams when Upstreams is empty;
 	// [DefaultResolvConf] when empty.

@@ -69,9 +69,9 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // closed.
 func (s *Server) Addrs() []net.Addr { return s.addrs }
 
-// Run syncs the informers, listens and serves until ctx ends. It returns an
-// error when a listener cannot be opened (the address must exist: see
-// [AddLocalAddress]) or a listener fails; nil when ctx ends.
+// Run syncs the informers, listens and serves until ctx ends; call it once.
+// It returns an error when a listener cannot be opened (the address must
+// exist: see [AddLocalAddress]) or a listener fails; nil when ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s.catalog.factory.Start(ctx.Done())

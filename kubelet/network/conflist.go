@@ -82,7 +82,7 @@ func conflist(c conflistConfig) ([]byte, error) {
 				Type:        "bridge",
 				Bridge:      c.bridge,
 				IsGateway:   true,
-				IPMasq:      true,
+				IPMasq:      false, // one chain for the node: ensurePodMasquerade
 				HairpinMode: true,
 				MTU:         c.mtu,
 				IPAM: ipamJSON{

@@ -35,6 +35,10 @@ type Options struct {
 	// PodCIDR is the node's pod CIDR, such as 10.244.1.0/24: pods get
 	// addresses from it, and the bridge its first address. Required.
 	PodCIDR string
+	// ClusterCIDR is the cluster's pod network, such as 10.42.0.0/16:
+	// traffic from the node's pods to it keeps its source address; the rest
+	// is masqueraded. Default PodCIDR.
+	ClusterCIDR string
 	// MTU of the bridge and the pods' interfaces; 0 leaves the plugin's
 	// default (the bridge's).
 	MTU int
@@ -66,8 +70,9 @@ type Network struct {
 
 // New checks that the CNI plugins and iptables are installed, picks the
 // newest CNI spec version the plugins support, and writes the
-// configuration list to opts.ConfDir. It creates nothing in any network
-// namespace: the bridge appears with the first pod.
+// configuration list to opts.ConfDir. In the node's network namespace it
+// sets up only the masquerading of the pods' traffic (ensurePodMasquerade):
+// the bridge appears with the first pod.
 func New(opts Options) (*Network, error) {
 	if opts.ConfDir == "" || opts.DataDir == "" {
 		return nil, fmt.Errorf("CNI network: ConfDir and DataDir are required")
@@ -81,6 +86,13 @@ func New(opts Options) (*Network, error) {
 	podCIDR, err := netip.ParsePrefix(opts.PodCIDR)
 	if err != nil {
 		return nil, fmt.Errorf("CNI network: pod CIDR: %w", err)
+	}
+	clusterCIDR := podCIDR.Masked()
+	if opts.ClusterCIDR != "" {
+		if clusterCIDR, err = netip.ParsePrefix(opts.ClusterCIDR); err != nil || !clusterCIDR.Addr().Is4() {
+			return nil, fmt.Errorf("CNI network: cluster CIDR %q: want an IPv4 prefix such as 10.42.0.0/16", opts.ClusterCIDR)
+		}
+		clusterCIDR = clusterCIDR.Masked()
 	}
 	if opts.HostNetNS != "" && !isNamespace(opts.HostNetNS) {
 		return nil, fmt.Errorf("CNI network: host network namespace %s is not a mounted namespace", opts.HostNetNS)
@@ -127,6 +139,9 @@ func New(opts Options) (*Network, error) {
 		return nil, fmt.Errorf("CNI network: %w", err)
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("CNI network: %w", err)
+	}
+	if err := n.inHost(func() error { return ensurePodMasquerade(podCIDR.Masked(), clusterCIDR) }); err != nil {
 		return nil, fmt.Errorf("CNI network: %w", err)
 	}
 	return n, nil

@@ -136,6 +136,26 @@ func TestPodNetwork(t *testing.T) {
 			t.Errorf("pod B answered %q, want %q...", line, want)
 		}
 	})
+	t.Run("masquerade chain only in the node", func(t *testing.T) {
+		out, err := tn.node.Exec("iptables", "-t", "nat", "-S")
+		if err != nil {
+			t.Fatalf("iptables -S in the node: %v: %s", err, out)
+		}
+		for _, want := range []string{
+			`-A POSTROUTING -s ` + cidr.String() + ` -m comment --comment "berth: masquerade pods" -j BERTH-POD-MASQ`,
+			`-A BERTH-POD-MASQ -m comment --comment "berth: pod traffic leaving the pod network" -j MASQUERADE`,
+		} {
+			if strings.Count(out, want+"\n") != 1 {
+				t.Errorf("the node's nat table has %q %d times, want once:\n%s", want, strings.Count(out, want+"\n"), out)
+			}
+		}
+		if strings.Contains(out, "CNI-") && !strings.Contains(out, "CNI-HOSTPORT") {
+			t.Errorf("the bridge plugin made per-pod masquerade chains:\n%s", out)
+		}
+		if out, err := exec.Command("iptables", "-t", "nat", "-S", "BERTH-POD-MASQ").CombinedOutput(); err == nil {
+			t.Errorf("the machine's own namespace has BERTH-POD-MASQ: %s", out)
+		}
+	})
 	t.Run("node to pod", func(t *testing.T) {
 		if _, err := dial(tn.node.Path, resB.IP.String()+":8080"); err != nil {
 			t.Errorf("node dials pod B: %v", err)

@@ -117,10 +117,9 @@ func (n *Network) Teardown(ctx context.Context, pod Pod) error {
 		if err := n.cni.DelNetworkList(ctx, n.list, rt); err != nil {
 			return err
 		}
-		if netnsGone {
-			return removeMasquerade(rt.ContainerID)
-		}
-		return nil
+		// The bridge plugin's own masquerade chain, of a pod that an older
+		// agent set up with ipMasq or whose namespace is gone.
+		return removeMasquerade(rt.ContainerID)
 	})
 	if err != nil {
 		return fmt.Errorf("tear down network of pod %s/%s: %w", pod.Namespace, pod.Name, err)

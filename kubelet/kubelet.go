@@ -59,6 +59,16 @@ type Options struct {
 	// /run/netns/NAME): CNI plugins and probes run there, and the node's
 	// InternalIP is its uplink's address. Empty: the process's own.
 	HostNetNS string
+	// ClusterCIDR is the cluster's pod network, such as 10.42.0.0/16: what
+	// pods send to it keeps its source address, the rest is masqueraded.
+	// Default: the node's pod CIDR.
+	ClusterCIDR string
+	// ClusterDNS are the nameservers of pods with dnsPolicy ClusterFirst,
+	// such as the node-local DNS server's 169.254.20.10. Empty: such pods
+	// get the node's resolv.conf, as with the kubelet's --cluster-dns unset.
+	ClusterDNS []string
+	// ClusterDomain is the cluster's DNS domain. Default cluster.local.
+	ClusterDomain string
 	// CNIPluginDirs are searched for the CNI plugins. Default
 	// network.DefaultPluginDirs.
 	CNIPluginDirs []string
@@ -202,11 +212,12 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		return err
 	}
 	cni, err := network.New(network.Options{
-		ConfDir:    filepath.Join(k.opts.DataDir, "cni", "conf"),
-		DataDir:    filepath.Join(k.opts.DataDir, "cni", "data"),
-		PluginDirs: k.opts.CNIPluginDirs,
-		PodCIDR:    podCIDR,
-		HostNetNS:  k.opts.HostNetNS,
+		ConfDir:     filepath.Join(k.opts.DataDir, "cni", "conf"),
+		DataDir:     filepath.Join(k.opts.DataDir, "cni", "data"),
+		PluginDirs:  k.opts.CNIPluginDirs,
+		PodCIDR:     podCIDR,
+		ClusterCIDR: k.opts.ClusterCIDR,
+		HostNetNS:   k.opts.HostNetNS,
 	})
 	if err != nil {
 		return fmt.Errorf("kubelet: %w", err)

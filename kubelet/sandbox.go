@@ -122,7 +122,7 @@ func (k *Kubelet) ensureVolumes(pod *corev1.Pod, st *podState, now time.Time) er
 		st.volPaths, st.volSetAt = paths, now
 	}
 	if st.hostsFile == "" {
-		hosts, resolv, err := k.vols.EtcFiles(pod, st.podIP, volumes.DNS{})
+		hosts, resolv, err := k.vols.EtcFiles(pod, st.podIP, volumes.DNS{Nameservers: k.opts.ClusterDNS, ClusterDomain: k.opts.ClusterDomain})
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,8 @@ type agentFlags struct {
 	nodeName, dataDir                     string
 	containerdAddress, nodeNetNS          string
 	reserved, kubeletAddr                 string
+	clusterCIDR, clusterDomain            string
+	clusterDNS                            []string
 }
 
 // newAgentCommand builds `berth agent`: the kubelet of a node.
@@ -58,6 +60,9 @@ node.kubeconfig), or --server with --token-file and --ca-file.`,
 	fl.StringVar(&f.containerdAddress, "containerd-address", "", "socket of a running containerd (default: start a private one under --data-dir)")
 	fl.StringVar(&f.nodeNetNS, "node-netns", "", "network namespace the node lives in (such as /run/netns/NAME); CNI plugins and probes run there")
 	fl.StringVar(&f.kubeletAddr, "kubelet-addr", ":10250", "address of the kubelet's HTTPS server (container logs for the API server); empty: none")
+	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.42.0.0/16", "the cluster's pod network (the server's --cluster-cidr): pod traffic leaving it is masqueraded")
+	fl.StringSliceVar(&f.clusterDNS, "cluster-dns", []string{"169.254.20.10"}, "nameservers of pods with dnsPolicy ClusterFirst (the node-local DNS server)")
+	fl.StringVar(&f.clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	fl.StringVar(&f.reserved, "reserved", "", "resources kept from pods, such as cpu=100m,memory=256Mi")
 	return cmd
 }
@@ -117,6 +122,9 @@ func runAgent(ctx context.Context, f agentFlags) error {
 		Runtime:       rt,
 		HostNetNS:     f.nodeNetNS,
 		Reserved:      reserved,
+		ClusterCIDR:   f.clusterCIDR,
+		ClusterDNS:    f.clusterDNS,
+		ClusterDomain: f.clusterDomain,
 		LogContainers: true,
 		ServerAddr:    f.kubeletAddr,
 		Logger:        log,

@@ -43,6 +43,7 @@ var nodeWrites = map[resourceRef][]string{
 	{"", "nodes", "status"}:                       {"update", "patch"},
 	{"", "pods", ""}:                              {"delete"},
 	{"", "pods", "status"}:                        {"update", "patch"},
+	{"", "services", "status"}:                    {"update", "patch"}, // kube-proxy's LoadBalancer addresses
 	{"", "events", ""}:                            {"create", "update", "patch"},
 	{"events.k8s.io", "events", ""}:               {"create", "update", "patch"},
 	{"coordination.k8s.io", "leases", ""}:         {"create", "update", "patch", "delete"},

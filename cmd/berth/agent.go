@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/berth-dev/berth/kubelet"
 	"github.com/berth-dev/berth/kubelet/runtime"
+	"github.com/berth-dev/berth/kubeproxy"
 )
 
 // agentFlags are the flags of `berth agent`.
@@ -29,7 +33,8 @@ type agentFlags struct {
 	containerdAddress, nodeNetNS          string
 	reserved, kubeletAddr                 string
 	clusterCIDR, clusterDomain            string
-	clusterDNS                            []string
+	clusterDNS, lbPool                    []string
+	minSyncPeriod                         time.Duration
 }
 
 // newAgentCommand builds `berth agent`: the kubelet of a node.
@@ -37,12 +42,15 @@ func newAgentCommand() *cobra.Command {
 	var f agentFlags
 	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "Run a node: register it and run the pods bound to it on containerd",
-		Long: `Run a node's kubelet: register the Node, renew its Lease, and run the pods
-bound to it as containers on containerd (a private containerd under --data-dir
-unless --containerd-address is given), networked through CNI (Debian's
-containernetworking-plugins). Credentials: --kubeconfig (such as the server's
-node.kubeconfig), or --server with --token-file and --ca-file.`,
+		Short: "Run a node: its kubelet, kube-proxy and DNS server",
+		Long: `Run a node. Its kubelet registers the Node, renews its Lease, and runs the
+pods bound to it as containers on containerd (a private containerd under
+--data-dir unless --containerd-address is given), networked through CNI
+(Debian's containernetworking-plugins). Its kube-proxy routes Service traffic
+with iptables, and its DNS server answers the cluster's names on the
+node-local address (--cluster-dns) and the kube-dns Service's ClusterIP.
+Credentials: --kubeconfig (such as the server's node.kubeconfig), or --server
+with --token-file and --ca-file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -63,11 +71,14 @@ node.kubeconfig), or --server with --token-file and --ca-file.`,
 	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.42.0.0/16", "the cluster's pod network (the server's --cluster-cidr): pod traffic leaving it is masqueraded")
 	fl.StringSliceVar(&f.clusterDNS, "cluster-dns", []string{"169.254.20.10"}, "nameservers of pods with dnsPolicy ClusterFirst (the node-local DNS server)")
 	fl.StringVar(&f.clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	fl.StringSliceVar(&f.lbPool, "lb-pool", nil, "addresses and CIDRs LoadBalancer Services get (default: the InternalIPs of the Ready nodes, as k3s's ServiceLB)")
+	fl.DurationVar(&f.minSyncPeriod, "min-sync-period", kubeproxy.DefaultMinSyncPeriod, "least time between two kube-proxy syncs of the iptables rules")
 	fl.StringVar(&f.reserved, "reserved", "", "resources kept from pods, such as cpu=100m,memory=256Mi")
 	return cmd
 }
 
-// runAgent runs the kubelet until ctx ends.
+// runAgent runs the kubelet, kube-proxy and the node-local DNS server until
+// ctx ends.
 func runAgent(ctx context.Context, f agentFlags) error {
 	log := slog.Default().With("component", "agent")
 	if f.nodeName == "" {
@@ -80,6 +91,16 @@ func runAgent(ctx context.Context, f agentFlags) error {
 	reserved, err := parseReserved(f.reserved)
 	if err != nil {
 		return err
+	}
+	lbPool, err := parseLBPool(f.lbPool)
+	if err != nil {
+		return err
+	}
+	var dnsAddr netip.Addr
+	if len(f.clusterDNS) > 0 {
+		if dnsAddr, err = netip.ParseAddr(f.clusterDNS[0]); err != nil {
+			return fmt.Errorf("--cluster-dns %q: want an IP address", f.clusterDNS[0])
+		}
 	}
 	cfg, err := agentRESTConfig(f)
 	if err != nil {
@@ -132,7 +153,14 @@ func runAgent(ctx context.Context, f agentFlags) error {
 	if err != nil {
 		return err
 	}
-	return k.Run(ctx)
+	svcs := nodeServices{
+		client: client, nodeName: f.nodeName, netns: f.nodeNetNS, clusterCIDR: f.clusterCIDR,
+		clusterDomain: f.clusterDomain, dnsAddr: dnsAddr, lbPool: lbPool, minSyncPeriod: f.minSyncPeriod, log: log,
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return k.Run(ctx) })
+	g.Go(func() error { return svcs.run(ctx) })
+	return g.Wait()
 }
 
 // agentRESTConfig is the client config from --kubeconfig, or from

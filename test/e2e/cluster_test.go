@@ -31,6 +31,7 @@ type cluster struct {
 	ctd     *testcontainerd.Daemon
 	dataDir string
 	rt      *runtime.Containerd
+	ts      *testserver.Server
 	admin   kubernetes.Interface
 	opts    kubelet.Options
 	agent   *agent
@@ -39,9 +40,10 @@ type cluster struct {
 }
 
 // startCluster starts a cluster and waits for its node to be Ready; the
-// test's cleanup tears it all down. It skips (or fails, CI=true) as
-// requireTools does.
-func startCluster(t *testing.T) *cluster {
+// test's cleanup tears it all down. Each of change may adjust the
+// kubelet's options first. It skips (or fails, CI=true) as requireTools
+// does.
+func startCluster(t *testing.T, change ...func(*kubelet.Options)) *cluster {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: containerd, namespaces, CNI")
@@ -63,7 +65,7 @@ func startCluster(t *testing.T) *cluster {
 	t.Cleanup(func() { rt.Close() })
 	c.rt = rt
 	ts := testserver.Start(t, apiserver.Options{})
-	c.admin = ts.Client
+	c.ts, c.admin = ts, ts.Client
 
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c.opts = kubelet.Options{
@@ -77,6 +79,9 @@ func startCluster(t *testing.T) *cluster {
 		ServerAddr:     "127.0.0.1:0",
 		LogContainers:  true,
 		StatusInterval: 2 * time.Second,
+	}
+	for _, f := range change {
+		f(&c.opts)
 	}
 	c.agent = startKubelet(t, c.opts)
 	c.n = waitFor(t, "node Ready with a pod CIDR", func() (*corev1.Node, bool) {

@@ -31,13 +31,21 @@ var describers = map[string]describer{
 	"berth.dev/GitSource": describeGitSource,
 }
 
+// Related are the objects a description shows besides the object itself.
+type Related struct {
+	// Events are about the object.
+	Events []corev1.Event
+	// NodePods are the pods bound to a described Node.
+	NodePods []corev1.Pod
+}
+
 // Describe prints an object as kubectl describe does: its own page for the common
-// kinds (Pod, Deployment, ReplicaSet, DaemonSet, Job, Service, Node, GitSource),
-// every field for the others, then the object's events, oldest first, with ages
-// relative to now.
-func Describe(w io.Writer, u *unstructured.Unstructured, events []corev1.Event, now time.Time) error {
+// kinds (Pod, Deployment, ReplicaSet, DaemonSet, Job, Service, Node with its pods
+// and what they request, GitSource), every field for the others, then the
+// object's events, oldest first, with ages relative to now.
+func Describe(w io.Writer, u *unstructured.Unstructured, rel Related, now time.Time) error {
 	var buf bytes.Buffer
-	d := &descWriter{tw: tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0), now: now}
+	d := &descWriter{tw: tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0), now: now, rel: rel}
 	gvk := u.GroupVersionKind()
 	describe, ok := describers[gvk.Group+"/"+gvk.Kind]
 	if !ok {
@@ -46,7 +54,7 @@ func Describe(w io.Writer, u *unstructured.Unstructured, events []corev1.Event, 
 	if err := describe(d, u); err != nil {
 		return fmt.Errorf("describe %s %s: %w", gvk.Kind, u.GetName(), err)
 	}
-	d.events(events)
+	d.events(rel.Events)
 	if err := d.tw.Flush(); err != nil {
 		return fmt.Errorf("write description: %w", err)
 	}
@@ -74,6 +82,7 @@ func fromUnstructured[T any](u *unstructured.Unstructured) (*T, error) {
 type descWriter struct {
 	tw  *tabwriter.Writer
 	now time.Time
+	rel Related
 }
 
 // line writes a key and a value at a level (two spaces each).
@@ -129,14 +138,19 @@ func (d *descWriter) table(level int, title string, head []string, rows [][]stri
 		return
 	}
 	d.text(level, "%s:", title)
-	d.text(level+1, "%s", strings.Join(head, "\t"))
+	d.rows(level+1, head, rows)
+}
+
+// rows writes headers, dashes under them, and rows.
+func (d *descWriter) rows(level int, head []string, rows [][]string) {
+	d.text(level, "%s", strings.Join(head, "\t"))
 	dashes := make([]string, len(head))
 	for i, h := range head {
 		dashes[i] = strings.Repeat("-", len(h))
 	}
-	d.text(level+1, "%s", strings.Join(dashes, "\t"))
+	d.text(level, "%s", strings.Join(dashes, "\t"))
 	for _, r := range rows {
-		d.text(level+1, "%s", strings.Join(r, "\t"))
+		d.text(level, "%s", strings.Join(r, "\t"))
 	}
 }
 

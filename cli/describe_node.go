@@ -2,9 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -66,7 +68,43 @@ func describeNode(d *descWriter, u *unstructured.Unstructured) error {
 	if n.Spec.PodCIDR != "" {
 		d.line(0, "PodCIDR", n.Spec.PodCIDR)
 	}
+	nodePods(d, n, d.rel.NodePods)
 	return nil
+}
+
+// nodePods prints the node's unfinished pods with their requests, and the sum
+// of the requests against what the node can allocate, as kubectl does.
+func nodePods(d *descWriter, n *corev1.Node, pods []corev1.Pod) {
+	var rows [][]string
+	total := corev1.ResourceList{}
+	alloc := n.Status.Allocatable
+	pct := func(q resource.Quantity, name corev1.ResourceName) string {
+		a := alloc[name]
+		if a.MilliValue() == 0 {
+			return q.String()
+		}
+		return fmt.Sprintf("%s (%d%%)", q.String(), q.MilliValue()*100/a.MilliValue())
+	}
+	for i := range pods {
+		p := &pods[i]
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		req := podRequests(p)
+		addList(total, req)
+		rows = append(rows, []string{p.Namespace, p.Name, pct(req[corev1.ResourceCPU], corev1.ResourceCPU),
+			pct(req[corev1.ResourceMemory], corev1.ResourceMemory), Age(p.CreationTimestamp.Time, d.now)})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i][0]+"/"+rows[i][1] < rows[j][0]+"/"+rows[j][1] })
+	d.line(0, "Non-terminated Pods", fmt.Sprintf("(%d in total)", len(rows)))
+	if len(rows) > 0 {
+		d.rows(1, []string{"Namespace", "Name", "CPU Requests", "Memory Requests", "Age"}, rows)
+	}
+	d.text(0, "Allocated resources:")
+	d.rows(1, []string{"Resource", "Requests"}, [][]string{
+		{"cpu", pct(total[corev1.ResourceCPU], corev1.ResourceCPU)},
+		{"memory", pct(total[corev1.ResourceMemory], corev1.ResourceMemory)},
+	})
 }
 
 // describeService prints a Service's page: type, selector, addresses and ports.

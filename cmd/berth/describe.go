@@ -35,7 +35,7 @@ the events about the object, oldest first. Without a name, every object of the k
   berth describe gs default -n kube-system
   berth describe node/node-1`,
 	}
-	readCommand(cmd, func(cmd *cobra.Command, args []string) error {
+	readCommand(env, cmd, func(cmd *cobra.Command, args []string) error {
 		return runDescribe(cmd.Context(), env, &f, cmd, args)
 	})
 	fs := cmd.Flags()
@@ -80,18 +80,37 @@ func runDescribe(ctx context.Context, env *readEnv, f *describeFlags, cmd *cobra
 	out := cmd.OutOrStdout()
 	for i := range objs {
 		u := &objs[i]
-		events, err := objectEvents(ctx, c, u)
+		rel, err := related(ctx, c, u)
 		if err != nil {
 			return err
 		}
 		if i > 0 {
 			fmt.Fprint(out, "\n\n")
 		}
-		if err := cli.Describe(out, u, events, env.now()); err != nil {
+		if err := cli.Describe(out, u, rel, env.now()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// related reads what the description of u shows besides u: its events, and a
+// Node's pods.
+func related(ctx context.Context, c *clients, u *unstructured.Unstructured) (cli.Related, error) {
+	var rel cli.Related
+	var err error
+	if rel.Events, err = objectEvents(ctx, c, u); err != nil {
+		return rel, err
+	}
+	if u.GetKind() == "Node" && u.GroupVersionKind().Group == "" {
+		sel := fields.OneTermEqualSelector("spec.nodeName", u.GetName()).String()
+		pods, err := c.typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			return rel, fmt.Errorf("list pods of node %s: %w", u.GetName(), err)
+		}
+		rel.NodePods = pods.Items
+	}
+	return rel, nil
 }
 
 // objectEvents lists the events about an object, as kubectl describe finds them:

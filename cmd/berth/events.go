@@ -33,7 +33,7 @@ func newEventsCommand(env *readEnv) *cobra.Command {
 		Example: `  berth events -A --types Warning
   berth events -n shop --watch`,
 	}
-	readCommand(cmd, func(cmd *cobra.Command, args []string) error {
+	readCommand(env, cmd, func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return usageError(cmd, "unexpected arguments %q", args)
 		}
@@ -105,6 +105,9 @@ func printEventWatch(ctx context.Context, w watch.Interface, env *readEnv, f *ev
 			return ctx.Err()
 		case ev, ok := <-w.ResultChan():
 			if !ok {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 				return fmt.Errorf("watch events: the watch ended")
 			}
 			if ev.Type == watch.Error {

@@ -49,7 +49,7 @@ kinds of the category all (pods, services, deployments, ...).`,
   berth get po -l app=web -o wide
   berth get gitsources -n kube-system`,
 	}
-	readCommand(cmd, func(cmd *cobra.Command, args []string) error {
+	readCommand(env, cmd, func(cmd *cobra.Command, args []string) error {
 		return runGet(cmd.Context(), env, &f, cmd, args)
 	})
 	fs := cmd.Flags()

@@ -43,7 +43,7 @@ by the kubectl.kubernetes.io/default-container annotation, else the first one.`,
   berth logs web-5d8f7 -c sidecar -f --tail 20
   berth logs web-5d8f7 --previous`,
 	}
-	readCommand(cmd, func(cmd *cobra.Command, args []string) error {
+	readCommand(env, cmd, func(cmd *cobra.Command, args []string) error {
 		return runLogs(cmd.Context(), env, &f, cmd, args)
 	})
 	fs := cmd.Flags()

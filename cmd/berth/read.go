@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -17,12 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/transport"
+	"k8s.io/klog/v2"
 
 	"github.com/berth-dev/berth/cli"
 )
@@ -49,11 +51,15 @@ type readEnv struct {
 	config func(kubeconfig string) (*rest.Config, error)
 	// wrapTransport, when set, wraps every request's transport (tests record them).
 	wrapTransport transport.WrapperFunc
+	// quietKlog silences client-go's klog output for the process: set in the
+	// berth binary, where a read command is all the process runs; not in tests,
+	// where components log concurrently.
+	quietKlog bool
 }
 
 // defaultReadEnv is the real clock, terminal and kubeconfig.
 func defaultReadEnv() *readEnv {
-	return &readEnv{now: time.Now, isTerminal: isTerminal, config: readonlyConfig}
+	return &readEnv{now: time.Now, isTerminal: isTerminal, config: readonlyConfig, quietKlog: true}
 }
 
 // isTerminal reports whether w is a terminal.
@@ -97,8 +103,9 @@ type clients struct {
 	config  *rest.Config
 	typed   kubernetes.Interface
 	dynamic dynamic.Interface
-	disco   discovery.CachedDiscoveryInterface
-	mapper  *restmapper.DeferredDiscoveryRESTMapper
+	disco   discovery.DiscoveryInterface
+	// index is filled by kinds on first use.
+	index *kindIndex
 }
 
 // clients loads the config named by the flags and builds the clients.
@@ -121,21 +128,25 @@ func (e *readEnv) clients(f *clusterFlags) (*clients, error) {
 	if c.dynamic, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("API client: %w", err)
 	}
-	d, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
+	// Not memory.NewMemCacheClient: it reports failures through klog besides
+	// returning them.
+	if c.disco, err = discovery.NewDiscoveryClientForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("discovery client: %w", err)
 	}
-	c.disco = memory.NewMemCacheClient(d)
-	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(c.disco)
 	return c, nil
 }
 
 // readCommand makes cmd print its errors as kubectl does ("Error from server
 // (NotFound): pods \"web\" not found", "error: ...") instead of cobra's "Error: ...",
 // including errors in its flags and arguments.
-func readCommand(cmd *cobra.Command, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+func readCommand(env *readEnv, cmd *cobra.Command, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if env.quietKlog {
+			// client-go's informers also report through klog what the command
+			// reports itself (a watch that failed while the screen is drawn).
+			klog.SetLogger(logr.Discard())
+		}
 		err := run(cmd, args)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintln(cmd.ErrOrStderr(), cli.ErrorMessage(err))
@@ -182,20 +193,72 @@ var wellKnownShortNames = map[string]string{
 	"gs": "gitsources.berth.dev",
 }
 
+// kindIndex is what the server's discovery says about its resources, fetched
+// once per command: the REST mapper, the short names and the categories.
+type kindIndex struct {
+	mapper     meta.RESTMapper
+	short      map[string]string                 // "po" → "pods", "deploy" → "deployments.apps"
+	categories map[string][]schema.GroupResource // "all" → pods, services, ...
+}
+
+// kinds reads the server's discovery once and indexes it.
+func (c *clients) kinds() (*kindIndex, error) {
+	if c.index != nil {
+		return c.index, nil
+	}
+	groups, err := restmapper.GetAPIGroupResources(c.disco)
+	if err != nil {
+		return nil, err
+	}
+	ix := &kindIndex{mapper: restmapper.NewDiscoveryRESTMapper(groups), short: map[string]string{}, categories: map[string][]schema.GroupResource{}}
+	for _, g := range groups {
+		for _, list := range g.VersionedResources {
+			for _, r := range list {
+				if strings.Contains(r.Name, "/") {
+					continue
+				}
+				full := r.Name
+				if g.Group.Name != "" {
+					full += "." + g.Group.Name
+				}
+				for _, sn := range r.ShortNames {
+					ix.short[sn] = full
+				}
+				for _, cat := range r.Categories {
+					gr := schema.GroupResource{Group: g.Group.Name, Resource: r.Name}
+					if !slices.Contains(ix.categories[cat], gr) {
+						ix.categories[cat] = append(ix.categories[cat], gr)
+					}
+				}
+			}
+		}
+	}
+	c.index = ix
+	return ix, nil
+}
+
 // resolveKind maps a resource name, singular name, kind or short name, optionally
 // qualified ("deployments.apps", "deployments.v1.apps"), to the server's resource.
+// Short names are the server's, then kubectl's well-known ones.
 func resolveKind(c *clients, arg string) (*meta.RESTMapping, error) {
-	mapper := restmapper.NewShortcutExpander(c.mapper, c.disco, func(string) {})
-	m, err := mapKind(mapper, arg)
-	if err == nil {
-		return m, nil
+	ix, err := c.kinds()
+	if err != nil {
+		return nil, err
 	}
-	if !meta.IsNoMatchError(err) {
-		return nil, fmt.Errorf("resolve kind %q: %w", arg, err)
+	lower := strings.ToLower(arg)
+	candidates := []string{arg}
+	if full, ok := ix.short[lower]; ok {
+		candidates = []string{full}
+	} else if full, ok := wellKnownShortNames[lower]; ok {
+		candidates = append(candidates, full)
 	}
-	if full, ok := wellKnownShortNames[strings.ToLower(arg)]; ok {
-		if m, err := mapKind(mapper, full); err == nil {
+	for _, a := range candidates {
+		m, err := mapKind(ix.mapper, a)
+		if err == nil {
 			return m, nil
+		}
+		if !meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("resolve kind %q: %w", arg, err)
 		}
 	}
 	return nil, &cli.UnknownResourceError{Name: arg}
@@ -230,22 +293,15 @@ func resolveKinds(c *clients, arg string) ([]*meta.RESTMapping, error) {
 	if err == nil {
 		return []*meta.RESTMapping{m}, nil
 	}
-	cats := restmapper.NewDiscoveryCategoryExpander(c.disco)
-	grs, ok := cats.Expand(strings.ToLower(arg))
-	if !ok || len(grs) == 0 {
-		return nil, err
+	ix, ierr := c.kinds()
+	if ierr != nil {
+		return nil, ierr
 	}
 	var out []*meta.RESTMapping
-	for _, gr := range grs {
-		gvk, kerr := c.mapper.KindFor(gr.WithVersion(""))
-		if kerr != nil {
-			continue
+	for _, gr := range ix.categories[strings.ToLower(arg)] {
+		if m, merr := mapKind(ix.mapper, gr.String()); merr == nil {
+			out = append(out, m)
 		}
-		m, merr := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if merr != nil {
-			continue
-		}
-		out = append(out, m)
 	}
 	if len(out) == 0 {
 		return nil, err

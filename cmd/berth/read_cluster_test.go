@@ -289,6 +289,10 @@ func (c *readCluster) settled() (string, bool) {
 	if err != nil || p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
 		return fmt.Sprintf("pod %v %+v", err, p.Status), false
 	}
+	registered, err := cl.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "reason=RegisteredNode"})
+	if err != nil || len(registered.Items) != 2 {
+		return fmt.Sprintf("RegisteredNode events: %v", err), false
+	}
 	pods, err := cl.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err.Error(), false

@@ -87,6 +87,8 @@ func TestReadCommands(t *testing.T) {
 			{name: "describe gitsource", args: []string{"describe", "gitsource/default", "-n", "kube-system"}, golden: "describe-gitsource.txt"},
 			{name: "describe pod", args: []string{"describe", "pod", "debug", "-n", "tools"}, golden: "describe-pod.txt"},
 			{name: "describe job", args: []string{"describe", "jobs", "migrate", "-n", "shop"}, golden: "describe-job.txt", mask: []string{"Age"}},
+			{name: "describe service", args: []string{"describe", "svc", "web", "-n", "shop"}, golden: "describe-service.txt"},
+			{name: "describe node", args: []string{"describe", "node", "node-a"}, golden: "describe-node.txt", mask: []string{"LastHeartbeat", "Age", "Name"}},
 			{name: "describe configmap", args: []string{"describe", "cm", "settings", "-n", "shop"}, golden: "describe-configmap.txt"},
 			{name: "events", args: []string{"events", "-n", "tools", "--types", "Warning"}, golden: "events-warnings.txt"},
 			{name: "events of a namespace", args: []string{"events", "-n", "kube-system"}, golden: "events-kube-system.txt"},

@@ -56,7 +56,7 @@ hour. --watch redraws when anything changes. -o json|yaml prints the same for sc
   berth status --watch
   berth status -o json | jq '.sources[].phase'`,
 	}
-	readCommand(cmd, func(cmd *cobra.Command, args []string) error {
+	readCommand(env, cmd, func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return usageError(cmd, "unexpected arguments %q", args)
 		}
@@ -89,6 +89,10 @@ func runStatus(ctx context.Context, env *readEnv, f *statusFlags, cmd *cobra.Com
 	if err != nil {
 		return err
 	}
+	defer func() {
+		cancel()
+		src.shutdown()
+	}()
 	out := cmd.OutOrStdout()
 	terminal := env.isTerminal(out)
 	var last []byte
@@ -163,6 +167,8 @@ type statusSource struct {
 	nodes, pods, deployments, statefulSets, daemonSets, jobs, events, sources cache.GenericLister
 	// changed receives (without blocking) after any object changes.
 	changed chan struct{}
+	// shutdown waits for the informers to stop once their context ends.
+	shutdown func()
 }
 
 // newStatusSource starts informers for what the screen shows and waits until
@@ -226,6 +232,10 @@ func newStatusSource(ctx context.Context, c *clients) (*statusSource, error) {
 	}
 	typed.Start(ctx.Done())
 	dyn.Start(ctx.Done())
+	s.shutdown = func() {
+		typed.Shutdown()
+		dyn.Shutdown()
+	}
 	for gvr, ok := range typed.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return nil, fmt.Errorf("read %s: %w", gvr, context.Cause(ctx))

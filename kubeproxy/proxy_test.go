@@ -233,6 +233,17 @@ func TestProxy(t *testing.T) {
 			time.Sleep(25 * time.Millisecond)
 		}
 		e.eventually("self's chain removed by the restarted proxy", func() bool { return !strings.Contains(e.chains(), selfChain) })
+		var jumps int
+		for _, table := range []string{"nat", "filter"} {
+			out, err := e.node.Exec("iptables-legacy-save", "-t", table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jumps += strings.Count(out, "berth kube-proxy")
+		}
+		if jumps != 8 {
+			t.Errorf("%d jump rules after the restart, want 8 (none added twice)", jumps)
+		}
 		echo("after")
 		if seen := e.names(client4, helloURL, 30); len(seen) == 0 {
 			t.Error("hello does not answer after the restart")

@@ -55,7 +55,11 @@ with --token-file and --ca-file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runAgent(ctx, f)
+			cfg, err := agentRESTConfig(f)
+			if err != nil {
+				return err
+			}
+			return runAgent(ctx, f, cfg)
 		},
 	}
 	fl := cmd.Flags()
@@ -63,23 +67,30 @@ with --token-file and --ca-file.`,
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the node's bearer token")
 	fl.StringVar(&f.caFile, "ca-file", "", "CA certificate of the API server (PEM)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials, instead of --server/--token-file/--ca-file")
-	fl.StringVar(&f.nodeName, "node-name", "", "name of the Node (default: the host name)")
 	fl.StringVar(&f.dataDir, "data-dir", "/var/lib/berth/agent", "directory of the agent's state")
+	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.42.0.0/16", "the cluster's pod network (the server's --cluster-cidr): pod traffic leaving it is masqueraded")
+	f.register(cmd)
+	return cmd
+}
+
+// register adds the flags of a node, but for its data dir, credentials and
+// cluster CIDR, to cmd.
+func (f *agentFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.nodeName, "node-name", "", "name of the Node (default: the host name)")
 	fl.StringVar(&f.containerdAddress, "containerd-address", "", "socket of a running containerd (default: start a private one under --data-dir)")
 	fl.StringVar(&f.nodeNetNS, "node-netns", "", "network namespace the node lives in (such as /run/netns/NAME); CNI plugins and probes run there")
 	fl.StringVar(&f.kubeletAddr, "kubelet-addr", ":10250", "address of the kubelet's HTTPS server (container logs for the API server); empty: none")
-	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.42.0.0/16", "the cluster's pod network (the server's --cluster-cidr): pod traffic leaving it is masqueraded")
 	fl.StringSliceVar(&f.clusterDNS, "cluster-dns", []string{"169.254.20.10"}, "nameservers of pods with dnsPolicy ClusterFirst (the node-local DNS server)")
 	fl.StringVar(&f.clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	fl.StringSliceVar(&f.lbPool, "lb-pool", nil, "addresses and CIDRs LoadBalancer Services get (default: the InternalIPs of the Ready nodes, as k3s's ServiceLB)")
 	fl.DurationVar(&f.minSyncPeriod, "min-sync-period", kubeproxy.DefaultMinSyncPeriod, "least time between two kube-proxy syncs of the iptables rules")
 	fl.StringVar(&f.reserved, "reserved", "", "resources kept from pods, such as cpu=100m,memory=256Mi")
-	return cmd
 }
 
-// runAgent runs the kubelet, kube-proxy and the node-local DNS server until
-// ctx ends.
-func runAgent(ctx context.Context, f agentFlags) error {
+// runAgent runs the kubelet, kube-proxy and the node-local DNS server,
+// talking to the API server with cfg, until ctx ends.
+func runAgent(ctx context.Context, f agentFlags, cfg *rest.Config) error {
 	log := slog.Default().With("component", "agent")
 	if f.nodeName == "" {
 		h, err := os.Hostname()
@@ -102,10 +113,7 @@ func runAgent(ctx context.Context, f agentFlags) error {
 			return fmt.Errorf("--cluster-dns %q: want an IP address", f.clusterDNS[0])
 		}
 	}
-	cfg, err := agentRESTConfig(f)
-	if err != nil {
-		return err
-	}
+	cfg = rest.CopyConfig(cfg)
 	// The kubelet's own defaults (kubeAPIQPS 50, kubeAPIBurst 100): client-go's
 	// 5 and 10 would queue the status writes of 20 pods started at once for
 	// seconds.

@@ -38,6 +38,7 @@ func newRootCommand() *cobra.Command {
 	})
 	root.AddCommand(newLogDriverCommand())
 	root.AddCommand(newAgentCommand())
+	root.AddCommand(newUpCommand())
 	root.AddCommand(readCommands()...)
 	root.AddCommand(newPlanCommand())
 	return root

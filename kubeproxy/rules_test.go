@@ -171,3 +171,16 @@ func TestFullDeletesStaleChains(t *testing.T) {
 		t.Error("touched a chain berth does not own")
 	}
 }
+
+// parseGolden reads the input of a transcript.
+func parseGolden(file string) (Input, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return Input{}, err
+	}
+	input, _, _ := strings.Cut(string(data), "\n----\n")
+	return parseInput(input)
+}
+
+// ci is whether the tests run in CI (CI=true), where a missing tool fails.
+func ci() bool { return os.Getenv("CI") == "true" }

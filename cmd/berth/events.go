@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -22,6 +23,8 @@ type eventsFlags struct {
 	clusterFlags
 	watch bool
 	types []string
+	// forObject is KIND/NAME: only the events about that object.
+	forObject string
 }
 
 // newEventsCommand builds `berth events`.
@@ -31,7 +34,8 @@ func newEventsCommand(env *readEnv) *cobra.Command {
 		Use:   "events [-n NS | -A] [--watch]",
 		Short: "List events, oldest first, as kubectl events",
 		Example: `  berth events -A --types Warning
-  berth events -n shop --watch`,
+  berth events -n shop --watch
+  berth events -n shop --for deploy/web`,
 	}
 	readCommand(env, cmd, func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
@@ -43,6 +47,7 @@ func newEventsCommand(env *readEnv) *cobra.Command {
 	f.register(fs, true, true)
 	fs.BoolVarP(&f.watch, "watch", "w", false, "after listing, print events as they happen")
 	fs.StringSliceVar(&f.types, "types", nil, "only events of these types (Normal, Warning)")
+	fs.StringVar(&f.forObject, "for", "", "only events about this object, as KIND/NAME (pod/web, deploy/web)")
 	return cmd
 }
 
@@ -63,7 +68,12 @@ func runEvents(ctx context.Context, env *readEnv, f *eventsFlags, cmd *cobra.Com
 	}
 	events := c.typed.CoreV1().Events(ns)
 	stop := cli.StartProgress(cmd.ErrOrStderr(), env.isTerminal(cmd.ErrOrStderr()), "waiting for the API server at "+serverName(c.config))
-	list, err := events.List(ctx, metav1.ListOptions{})
+	sel, err := f.selector(c)
+	if err != nil {
+		stop()
+		return err
+	}
+	list, err := events.List(ctx, metav1.ListOptions{FieldSelector: sel})
 	stop()
 	if err != nil {
 		return err
@@ -87,6 +97,7 @@ func runEvents(ctx context.Context, env *readEnv, f *eventsFlags, cmd *cobra.Com
 	}
 	w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
 			return events.Watch(ctx, o)
 		},
 	})
@@ -122,6 +133,22 @@ func printEventWatch(ctx context.Context, w watch.Interface, env *readEnv, f *ev
 			}
 		}
 	}
+}
+
+// selector is the field selector of --for: the object's kind and name.
+func (f *eventsFlags) selector(c *clients) (string, error) {
+	if f.forObject == "" {
+		return "", nil
+	}
+	kind, name, ok := strings.Cut(f.forObject, "/")
+	if !ok || kind == "" || name == "" {
+		return "", fmt.Errorf("--for %q: want KIND/NAME, such as pod/web", f.forObject)
+	}
+	m, err := resolveKind(c, kind)
+	if err != nil {
+		return "", err
+	}
+	return fields.Set{"involvedObject.kind": m.GroupVersionKind.Kind, "involvedObject.name": name}.AsSelector().String(), nil
 }
 
 // wanted says whether --types lets an event through.

@@ -92,6 +92,7 @@ func TestReadCommands(t *testing.T) {
 			{name: "describe configmap", args: []string{"describe", "cm", "settings", "-n", "shop"}, golden: "describe-configmap.txt"},
 			{name: "events", args: []string{"events", "-n", "tools", "--types", "Warning"}, golden: "events-warnings.txt"},
 			{name: "events of a namespace", args: []string{"events", "-n", "kube-system"}, golden: "events-kube-system.txt"},
+			{name: "events of an object", args: []string{"events", "-n", "shop", "--for", "deploy/web"}, golden: "events-for.txt", mask: []string{"LAST SEEN"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				out, errOut, err := c.runRead(t, c.ctx, tc.args...)

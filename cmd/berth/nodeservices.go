@@ -15,11 +15,13 @@ import (
 
 	"github.com/berth-dev/berth/apiserver"
 	"github.com/berth-dev/berth/dns"
+	"github.com/berth-dev/berth/kubelet/routes"
 	"github.com/berth-dev/berth/kubeproxy"
 )
 
 // nodeServices configures what a node runs beside its kubelet for
-// Services: kube-proxy and the node-local DNS server.
+// Services and the pod network: kube-proxy, the node-local DNS server, and
+// the routes to the other nodes' pod CIDRs.
 type nodeServices struct {
 	client        kubernetes.Interface
 	nodeName      string
@@ -34,7 +36,8 @@ type nodeServices struct {
 	log           *slog.Logger
 }
 
-// run runs kube-proxy and the DNS server until ctx ends or one fails.
+// run runs kube-proxy, the DNS server and the pod routes until ctx ends or
+// one fails.
 func (n nodeServices) run(ctx context.Context) error {
 	proxy, err := kubeproxy.New(kubeproxy.Options{
 		Client: n.client, NodeName: n.nodeName, NetNS: n.netns, ClusterCIDR: n.clusterCIDR,
@@ -43,8 +46,15 @@ func (n nodeServices) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	podRoutes, err := routes.New(routes.Options{
+		Client: n.client, NodeName: n.nodeName, NetNS: n.netns, Logger: n.log,
+	})
+	if err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proxy.Run(ctx) })
+	g.Go(func() error { return podRoutes.Run(ctx) })
 	if n.dnsAddr.IsValid() {
 		g.Go(func() error { return n.runDNS(ctx) })
 	}

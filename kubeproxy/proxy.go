@@ -176,8 +176,8 @@ func (p *Proxy) changed(obj any) {
 			}
 		}
 	}
-	if n, ok := obj.(*corev1.Node); ok && n.Name != p.opts.NodeName && len(p.opts.LBPool) > 0 {
-		return // other nodes only matter for the pool-less LoadBalancer status
+	if _, ok := obj.(*corev1.Node); ok && len(p.opts.LBPool) > 0 {
+		return // nodes only matter for the pool-less LoadBalancer status
 	}
 	p.mu.Lock()
 	if p.changedAt.IsZero() || at.Before(p.changedAt) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/netnstest"
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/containernetworking/cni/libcni"
 )
@@ -41,11 +42,15 @@ func TestNewErrors(t *testing.T) {
 func TestNewWritesConflist(t *testing.T) {
 	requireCNI(t)
 	dir := t.TempDir()
+	// New sets up the node's masquerade rules: in a node of the test's own,
+	// never in the machine's namespace.
+	node := netnstest.NewNode(t, "new")
 	_, err := network.New(network.Options{
-		ConfDir: filepath.Join(dir, "conf"),
-		DataDir: filepath.Join(dir, "data"),
-		PodCIDR: "10.244.3.0/24",
-		MTU:     1400,
+		ConfDir:   filepath.Join(dir, "conf"),
+		DataDir:   filepath.Join(dir, "data"),
+		PodCIDR:   "10.244.3.0/24",
+		MTU:       1400,
+		HostNetNS: node.Path,
 	})
 	if err != nil {
 		t.Fatal(err)

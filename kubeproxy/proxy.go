@@ -260,14 +260,13 @@ func (p *Proxy) sync(ctx context.Context, check bool) error {
 		restoreChange()
 		return fmt.Errorf("list services: %w", err)
 	}
-	slices, err := p.slices.List(labels.Everything())
+	sliceList, err := p.slices.List(labels.Everything())
 	if err != nil {
 		restoreChange()
 		return fmt.Errorf("list endpoint slices: %w", err)
 	}
 	buildStart := time.Now()
-	rs := p.builder.Build(Input{Services: svcs, Slices: slices, Node: Node{Name: p.opts.NodeName, ClusterCIDR: p.clusterCIDR}})
-
+	rs := p.builder.Build(Input{Services: svcs, Slices: sliceList, Node: Node{Name: p.opts.NodeName, ClusterCIDR: p.clusterCIDR}})
 	built := time.Since(buildStart)
 	full := p.prev == nil || time.Since(p.lastFull) > fullSyncPeriod
 	var st tableState
@@ -304,6 +303,7 @@ func (p *Proxy) sync(ctx context.Context, check bool) error {
 			return err
 		}
 	}
+	applied := time.Now()
 	for _, args := range staleUDP(p.prev, rs) {
 		if err := p.runner.deleteConntrack(ctx, args); err != nil {
 			p.log.Warn("flush stale UDP conntrack entries", "err", err)
@@ -313,7 +313,6 @@ func (p *Proxy) sync(ctx context.Context, check bool) error {
 		p.lastFull = start
 	}
 	p.prev = rs
-	applied := time.Now()
 	p.metrics.synced(applied, applied.Sub(start), changedAt)
 	p.log.Debug("synced", "full", full, "bytes", len(data), "ports", len(rs.Ports), "took", applied.Sub(start),
 		"build", built, "restore", applied.Sub(restoreStart))

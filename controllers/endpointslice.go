@@ -203,7 +203,11 @@ func (c *endpointSliceController) sync(ctx context.Context, key string) error {
 	}
 	plan := planEndpointSlices(svc, existing, desiredEndpoints(svc, pods, c.zoneOf), endpointSliceMaxEndpoints)
 	if err := c.apply(ctx, key, plan); err != nil {
-		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) && !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		// Conflicts, AlreadyExists and NotFound mean the informer's copy of
+		// the slices is behind: the retry sees the news. Kubernetes' controller
+		// records no event for such stale-cache errors either.
+		stale := apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err)
+		if !stale && !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 			c.rec.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpointSlices", "Error updating Endpoint Slices for Service %s: %v", key, err)
 		}
 		return err

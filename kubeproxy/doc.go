@@ -41,6 +41,15 @@
 //	if err != nil { ... }
 //	err = p.Run(ctx) // until ctx ends; the rules stay in place afterwards
 //
+// The node must forward (net.ipv4.ip_forward=1) and pass bridged pod
+// traffic through iptables (net.bridge.bridge-nf-call-iptables=1, the
+// br_netfilter default), and the pod bridge's ports need hairpin mode for
+// a pod to reach itself through a Service, as the CNI bridge plugin's
+// hairpinMode sets; proxy_test.go builds such a node.
+//
+// Not handled (yet): IPv6, spec.externalIPs, internalTrafficPolicy Local,
+// loadBalancerSourceRanges and topology hints.
+//
 // It needs iptables-legacy-restore, iptables-legacy-save, iptables-legacy
 // (Debian package iptables) and conntrack (package conntrack).
 package kubeproxy

@@ -65,6 +65,8 @@ var commonMasks = []valueMask{
 	{regexp.MustCompile(`(Container ID:\s+)\S+`), "${1}<id>"},
 	{regexp.MustCompile(`(\n\s*IP:\s+)\S+`), "${1}<ip>"},
 	{regexp.MustCompile(`\bweb-[0-9a-z]{6,10}\b`), "web-<hash>"},
+	{regexp.MustCompile(`\bweb-<hash>-[0-9a-z]{5}\b`), "web-<hash>-<suffix>"},
+	{regexp.MustCompile(`\bagent-[0-9a-z]{5}\b`), "agent-<suffix>"},
 	{regexp.MustCompile(`\bmigrate-[0-9a-z]{5}\b`), "migrate-<suffix>"},
 }
 

@@ -78,6 +78,7 @@ func TestReadCommands(t *testing.T) {
 			{name: "get pods wide", args: []string{"get", "pods", "-n", "tools", "-o", "wide"}, golden: "get-pods-wide.txt", mask: []string{"AGE", "IP"}},
 			{name: "get pod by name", args: []string{"get", "po", "debug", "-n", "tools"}, golden: "get-pod.txt", mask: []string{"AGE"}},
 			{name: "get several kinds", args: []string{"get", "deploy,svc,ds,job,cm", "-n", "shop"}, golden: "get-shop.txt", mask: []string{"AGE", "DURATION"}},
+			{name: "get all", args: []string{"get", "all", "-n", "shop"}, golden: "get-all.txt", mask: []string{"AGE", "DURATION"}},
 			{name: "get nodes", args: []string{"get", "no"}, golden: "get-nodes.txt", mask: []string{"AGE"}},
 			{name: "get gitsources wide", args: []string{"get", "gs", "-A", "-o", "wide"}, golden: "get-gitsources-wide.txt", mask: []string{"AGE"}},
 			{name: "get label selector", args: []string{"get", "pods", "-A", "-l", "role=debug"}, golden: "get-selector.txt", mask: []string{"AGE"}},

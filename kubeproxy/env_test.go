@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/berth-dev/berth/apiserver"
+	"github.com/berth-dev/berth/apiserver/auth"
 	"github.com/berth-dev/berth/internal/netnstest"
 	"github.com/berth-dev/berth/internal/testserver"
 	"github.com/berth-dev/berth/kubelet/network"
@@ -41,7 +42,9 @@ type env struct {
 	node    *netnstest.Node // 192.168.234.10, runs the proxy
 	outside *netnstest.Node // 192.168.234.11, a client on the same link
 	pods    []*pod
-	client  kubernetes.Interface
+	client  kubernetes.Interface // admin, for the test's own writes
+	// nodeClient has the node role, as the agent's kube-proxy does.
+	nodeClient kubernetes.Interface
 }
 
 // pod is a network namespace on the node's bridge running an HTTP server
@@ -123,7 +126,7 @@ func newEnv(t *testing.T, nPods int) *env {
 		e.pods = append(e.pods, p)
 	}
 	ts := testserver.Start(t, apiserver.Options{})
-	e.client = ts.Client
+	e.client, e.nodeClient = ts.Client, ts.ClientFor(auth.RoleNode)
 	e.createNode()
 	return e
 }
@@ -198,7 +201,7 @@ func (e *env) createNode() {
 func (e *env) startProxy() (stop func()) {
 	e.t.Helper()
 	p, err := kubeproxy.New(kubeproxy.Options{
-		Client:        e.client,
+		Client:        e.nodeClient,
 		NodeName:      nodeName,
 		NetNS:         e.node.Path,
 		MinSyncPeriod: 100 * time.Millisecond,

@@ -265,7 +265,7 @@ func fetchTable(ctx context.Context, c *clients, m *meta.RESTMapping, ns, name s
 			return nil, fmt.Errorf("decode %s: %w", m.Resource.Resource, err)
 		}
 		if t.Kind != "Table" {
-			return fallbackTable(body, name != "")
+			return fallbackTable(body, name != "", c.now())
 		}
 		if all == nil {
 			all = &t
@@ -280,8 +280,9 @@ func fetchTable(ctx context.Context, c *clients, m *meta.RESTMapping, ns, name s
 	}
 }
 
-// fallbackTable builds NAME AGE rows from a server that answered plain JSON.
-func fallbackTable(body []byte, single bool) (*metav1.Table, error) {
+// fallbackTable builds NAME AGE rows from a server that answered plain JSON
+// (one without meta.k8s.io Tables), ages relative to now.
+func fallbackTable(body []byte, single bool, now time.Time) (*metav1.Table, error) {
 	var items []unstructured.Unstructured
 	if single {
 		var u unstructured.Unstructured
@@ -297,11 +298,17 @@ func fallbackTable(body []byte, single bool) (*metav1.Table, error) {
 		items = l.Items
 	}
 	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{{Name: "Name"}, {Name: "Age"}}}
+	if !single {
+		var l metav1.List
+		if err := json.Unmarshal(body, &l); err == nil {
+			t.ResourceVersion = l.ResourceVersion
+		}
+	}
 	for _, u := range items {
 		meta := metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName()}}
 		raw, _ := json.Marshal(meta)
 		t.Rows = append(t.Rows, metav1.TableRow{
-			Cells:  []any{u.GetName(), u.GetCreationTimestamp().Format("2006-01-02T15:04:05Z")},
+			Cells:  []any{u.GetName(), cli.Age(u.GetCreationTimestamp().Time, now)},
 			Object: runtime.RawExtension{Raw: raw},
 		})
 	}

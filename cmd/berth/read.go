@@ -104,6 +104,8 @@ type clients struct {
 	typed   kubernetes.Interface
 	dynamic dynamic.Interface
 	disco   discovery.DiscoveryInterface
+	// now is the command's clock.
+	now func() time.Time
 	// index is filled by kinds on first use.
 	index *kindIndex
 }
@@ -121,7 +123,7 @@ func (e *readEnv) clients(f *clusterFlags) (*clients, error) {
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
-	c := &clients{config: cfg}
+	c := &clients{config: cfg, now: e.now}
 	if c.typed, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("API client: %w", err)
 	}

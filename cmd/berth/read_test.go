@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/berth-dev/berth/apiserver/auth"
+	"github.com/berth-dev/berth/cli"
 )
 
 // readCase is one command line, the golden file of its output, and the table
@@ -290,4 +291,27 @@ func (c *readCluster) testGetWatch(t *testing.T) {
 	})
 	waitOutput(t, out, "watched   0/1     Pending")
 	waitOutput(t, out, "watched   1/1     Running")
+}
+
+// TestFallbackTable: a server without Tables gets NAME and AGE columns computed
+// here, for a list and for one object.
+func TestFallbackTable(t *testing.T) {
+	list := `{"kind":"WidgetList","apiVersion":"example.com/v1","metadata":{"resourceVersion":"42"},"items":[
+		{"kind":"Widget","apiVersion":"example.com/v1","metadata":{"name":"a","namespace":"x","creationTimestamp":"2030-01-02T03:00:05Z"}},
+		{"kind":"Widget","apiVersion":"example.com/v1","metadata":{"name":"b","namespace":"y","creationTimestamp":"2030-01-01T03:04:05Z"}}]}`
+	st, err := fallbackTable([]byte(list), false, fixedNow)
+	must(t, "list", err)
+	var b bytes.Buffer
+	must(t, "write", cli.FromServerTable(st, cli.ServerTableOptions{WithNamespace: true}).Write(&b, false))
+	if want := "NAMESPACE   NAME   AGE\nx           a      4m\ny           b      24h\n"; b.String() != want || st.ResourceVersion != "42" {
+		t.Errorf("got\n%s(rv %q)\nwant\n%s", b.String(), st.ResourceVersion, want)
+	}
+	one := `{"kind":"Widget","apiVersion":"example.com/v1","metadata":{"name":"a","creationTimestamp":"2030-01-02T03:04:00Z"}}`
+	st, err = fallbackTable([]byte(one), true, fixedNow)
+	must(t, "object", err)
+	b.Reset()
+	must(t, "write", cli.FromServerTable(st, cli.ServerTableOptions{}).Write(&b, true))
+	if want := "a     5s\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
 }

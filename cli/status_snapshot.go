@@ -24,8 +24,12 @@ const (
 // Snapshot is what `berth status` shows, computed from the cluster's objects at one
 // moment. It is also what `berth status -o json|yaml` prints.
 type Snapshot struct {
-	Sources   []SourceStatus   `json:"sources"`
-	Nodes     []NodeStatus     `json:"nodes"`
+	// Sources are the GitSources, by namespace and name.
+	Sources []SourceStatus `json:"sources"`
+	// Nodes are the nodes, by name.
+	Nodes []NodeStatus `json:"nodes"`
+	// Workloads are by namespace, then Deployments, StatefulSets, DaemonSets and
+	// Jobs, then name.
 	Workloads []WorkloadStatus `json:"workloads"`
 	// Warnings are the recent Warning events, newest first.
 	Warnings []WarningEvent `json:"warnings"`
@@ -33,35 +37,46 @@ type Snapshot struct {
 
 // SourceStatus is one GitSource.
 type SourceStatus struct {
+	// Namespace and Name name the GitSource; URL is its repository's.
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	URL       string `json:"url"`
 	// Ref is "branch main", "tag v1" or "commit 1a2b3c".
-	Ref  string `json:"ref"`
+	Ref string `json:"ref"`
+	// Path is the directory of the manifests in the repository.
 	Path string `json:"path,omitempty"`
 	// Revision is the commit last fetched, Subject its commit message's subject.
-	Revision        string     `json:"revision,omitempty"`
-	Subject         string     `json:"subject,omitempty"`
-	AppliedRevision string     `json:"appliedRevision,omitempty"`
-	Phase           string     `json:"phase,omitempty"`
-	Health          string     `json:"health,omitempty"`
-	Message         string     `json:"message,omitempty"`
-	Suspended       bool       `json:"suspended,omitempty"`
-	LastSync        *time.Time `json:"lastSync,omitempty"`
+	Revision string `json:"revision,omitempty"`
+	Subject  string `json:"subject,omitempty"`
+	// AppliedRevision is the commit whose manifests are live.
+	AppliedRevision string `json:"appliedRevision,omitempty"`
+	// Phase, Health and Message are the GitSource status's.
+	Phase   string `json:"phase,omitempty"`
+	Health  string `json:"health,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Suspended says syncing is stopped.
+	Suspended bool `json:"suspended,omitempty"`
+	// LastSync is when the last sync finished (nil: never).
+	LastSync *time.Time `json:"lastSync,omitempty"`
 	// Drift lists the objects changed outside git: "Deployment shop/web: spec.replicas".
-	Drift     []string `json:"drift,omitempty"`
+	Drift []string `json:"drift,omitempty"`
+	// LastError is the last sync error in full; Errors every error of the last
+	// revision tried.
 	LastError string   `json:"lastError,omitempty"`
 	Errors    []string `json:"errors,omitempty"`
 }
 
 // NodeStatus is one node: readiness, and what its pods request of what it offers.
 type NodeStatus struct {
+	// Name is the node's; Ready its Ready condition; Unschedulable its cordon.
 	Name          string `json:"name"`
 	Ready         bool   `json:"ready"`
 	Unschedulable bool   `json:"unschedulable,omitempty"`
 	// Pods counts the pods bound to the node that have not finished.
-	Pods           int               `json:"pods"`
-	PodCapacity    int64             `json:"podCapacity"`
+	Pods int `json:"pods"`
+	// PodCapacity is how many pods the node takes.
+	PodCapacity int64 `json:"podCapacity"`
+	// CPU and memory requested by those pods, of what the node can allocate.
 	CPURequested   resource.Quantity `json:"cpuRequested"`
 	CPUAllocatable resource.Quantity `json:"cpuAllocatable"`
 	MemRequested   resource.Quantity `json:"memoryRequested"`
@@ -70,12 +85,14 @@ type NodeStatus struct {
 
 // WorkloadStatus is one Deployment, StatefulSet, DaemonSet or Job.
 type WorkloadStatus struct {
+	// Namespace, Kind and Name name the workload.
 	Namespace string `json:"namespace"`
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`
 	// Ready of Desired pods are ready (a Job: succeeded of completions).
-	Ready    int32 `json:"ready"`
-	Desired  int32 `json:"desired"`
+	Ready   int32 `json:"ready"`
+	Desired int32 `json:"desired"`
+	// UpToDate counts the pods of the current template.
 	UpToDate int32 `json:"upToDate"`
 	// Health is Healthy, Progressing or Degraded; Message says why when not healthy.
 	Health  string `json:"health"`
@@ -84,18 +101,21 @@ type WorkloadStatus struct {
 
 // WarningEvent is one recent Warning event.
 type WarningEvent struct {
-	Namespace string    `json:"namespace"`
-	Object    string    `json:"object"`
-	Reason    string    `json:"reason"`
-	Message   string    `json:"message"`
-	Count     int32     `json:"count"`
-	Last      time.Time `json:"last"`
+	// Namespace is the event's; Object names what it is about ("pod/web-1").
+	Namespace string `json:"namespace"`
+	Object    string `json:"object"`
+	Reason    string `json:"reason"`
+	Message   string `json:"message"`
+	// Count is how many times it happened; Last when it last did.
+	Count int32     `json:"count"`
+	Last  time.Time `json:"last"`
 }
 
 // SnapshotInput are the objects a Snapshot is computed from.
 type SnapshotInput struct {
 	// Now bounds "recent": Warning events older than WarningWindow are left out.
-	Now          time.Time
+	Now time.Time
+	// The objects, in any order.
 	Sources      []berthv1.GitSource
 	Nodes        []corev1.Node
 	Pods         []corev1.Pod

@@ -16,7 +16,9 @@ import (
 type Table struct {
 	// Columns are the headers, printed upper-case.
 	Columns []string
-	Rows    [][]string
+	// Rows are the cells, one per column; a cell's tabs and newlines print as
+	// spaces.
+	Rows [][]string
 }
 
 // NewTabWriter returns the tab writer kubectl aligns its tables with: columns at

@@ -175,11 +175,6 @@ type statusSource struct {
 // they hold the cluster's objects. StatefulSets and GitSources are read only if
 // the server serves them.
 func newStatusSource(ctx context.Context, c *clients) (*statusSource, error) {
-	// Informers retry a failing list for ever; one list first turns an
-	// unreachable server or a refused token into an error.
-	if _, err := c.typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
-		return nil, err
-	}
 	s := &statusSource{changed: make(chan struct{}, 1)}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.notify() },
@@ -225,6 +220,11 @@ func newStatusSource(ctx context.Context, c *clients) (*statusSource, error) {
 			if !ok {
 				continue
 			}
+		}
+		// Informers retry a failing list for ever; one small list first turns an
+		// unreachable server or a forbidden resource into an error.
+		if _, err := c.dynamic.Resource(l.gvr).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			return nil, err
 		}
 		if *l.into, err = add(l.gvr, l.dyn); err != nil {
 			return nil, err

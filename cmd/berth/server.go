@@ -6,17 +6,22 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/berth-dev/berth/apiserver"
 	"github.com/berth-dev/berth/apiserver/auth"
 	"github.com/berth-dev/berth/controllers"
+	"github.com/berth-dev/berth/internal/leader"
 	"github.com/berth-dev/berth/scheduler"
 	"github.com/berth-dev/berth/sync"
 )
@@ -27,19 +32,38 @@ type controlPlane struct {
 	api  apiserver.Options
 	src  sourceFlags
 	ctrl controllers.Options
+	// leaderIdentity names this server in the election (default
+	// HOSTNAME_HOST:PORT); leaderTTL is the election session's TTL.
+	leaderIdentity string
+	leaderTTL      time.Duration
 }
 
 // run runs the control plane until ctx ends. ready, if set, is called
-// once the API server serves, with it; the rest starts after it returns.
+// once the API server serves, with it. The API server runs on every
+// server; the scheduler, the controllers and the sync controller only on the
+// one elected leader among the servers sharing the etcd (with the embedded
+// etcd, this one at once).
 func (cp *controlPlane) run(ctx context.Context, ready func(ctx context.Context, srv *apiserver.Server) error) error {
 	o := cp.api
 	o.Logger = slog.Default()
+	// Servers on one external etcd share the CA and the tokens, so that
+	// clients may use any of them.
+	if err := apiserver.ShareCredentials(ctx, o); err != nil {
+		return err
+	}
 	// The webhook is served by the API server's listener; the sync controller
-	// behind it starts once the API server is ready.
-	var webhook atomic.Pointer[http.Handler]
+	// behind it runs while this server leads.
+	var (
+		webhook atomic.Pointer[http.Handler]
+		elector atomic.Pointer[leader.Elector]
+	)
 	o.Hooks = map[string]http.Handler{sync.WebhookPath: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := webhook.Load(); h != nil {
 			(*h).ServeHTTP(w, r)
+			return
+		}
+		if el := elector.Load(); el != nil && el.Leader() != "" && !el.Leading() {
+			http.Error(w, "sync runs on the leader, "+el.Leader()+"; send the webhook there", http.StatusServiceUnavailable)
 			return
 		}
 		http.Error(w, "sync is starting", http.StatusServiceUnavailable)
@@ -62,33 +86,73 @@ func (cp *controlPlane) run(ctx context.Context, ready func(ctx context.Context,
 			g.Go(func() error { return ready(ctx, srv) })
 		}
 		cfg := srv.RESTConfig(auth.RoleAdmin)
-		if err := cp.src.ensure(ctx, cfg); err != nil {
-			return err
+		kube, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return fmt.Errorf("leader lease client: %w", err)
 		}
-		sched, err := scheduler.New(scheduler.Options{Config: cfg, Logger: slog.Default().With("component", "scheduler")})
+		el, err := leader.New(leader.Options{
+			Client: srv.EtcdClient(), Identity: cp.identity(srv), TTL: cp.leaderTTL, Kube: kube,
+			Logger: slog.Default(),
+			Lead: func(ctx context.Context) error {
+				return cp.lead(ctx, cfg, o.DataDir, &webhook)
+			},
+		})
 		if err != nil {
 			return err
 		}
-		ctrl := cp.ctrl
-		ctrl.Config, ctrl.Logger = cfg, slog.Default().With("component", "controllers")
-		mgr, err := controllers.New(ctrl)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return sched.Run(ctx) })
-		g.Go(func() error { return mgr.Run(ctx) })
-		syncer, err := sync.New(sync.Options{Config: cfg, DataDir: o.DataDir, Logger: slog.Default()})
-		if err != nil {
-			return fmt.Errorf("sync: %w", err)
-		}
-		h := syncer.WebhookHandler()
-		webhook.Store(&h)
-		return syncer.Run(ctx)
+		elector.Store(el)
+		return el.Run(ctx)
 	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
+}
+
+// lead runs what only the leader runs, the scheduler, the controllers and
+// the sync controller (behind the webhook), until ctx ends.
+func (cp *controlPlane) lead(ctx context.Context, cfg *rest.Config, dataDir string, webhook *atomic.Pointer[http.Handler]) error {
+	if err := cp.src.ensure(ctx, cfg); err != nil {
+		return err
+	}
+	sched, err := scheduler.New(scheduler.Options{Config: cfg, Logger: slog.Default().With("component", "scheduler")})
+	if err != nil {
+		return err
+	}
+	ctrl := cp.ctrl
+	ctrl.Config, ctrl.Logger = cfg, slog.Default().With("component", "controllers")
+	mgr, err := controllers.New(ctrl)
+	if err != nil {
+		return err
+	}
+	syncer, err := sync.New(sync.Options{Config: cfg, DataDir: dataDir, Logger: slog.Default()})
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sched.Run(ctx) })
+	g.Go(func() error { return mgr.Run(ctx) })
+	h := syncer.WebhookHandler()
+	webhook.Store(&h)
+	defer webhook.Store(nil)
+	g.Go(func() error { return syncer.Run(ctx) })
+	if err := g.Wait(); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// identity is this server's name in the leader election: --leader-identity,
+// or the host name and the address clients reach the API server at.
+func (cp *controlPlane) identity(srv *apiserver.Server) string {
+	if cp.leaderIdentity != "" {
+		return cp.leaderIdentity
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "berth"
+	}
+	return host + "_" + strings.TrimPrefix(srv.URL(), "https://")
 }
 
 // newServerCommand builds `berth server`: the control plane.
@@ -132,5 +196,9 @@ func (cp *controlPlane) register(cmd *cobra.Command) {
 	f.DurationVar(&ctrl.PodEvictionTimeout, "pod-eviction-timeout", 60*time.Second,
 		"how long a node stays NotReady before its pods are deleted so that they are recreated elsewhere")
 	f.IntVar(&ctrl.Workers, "controller-workers", 4, "workers per controller")
+	f.StringVar(&cp.leaderIdentity, "leader-identity", "",
+		"this server's name in the leader election among servers on one etcd (default HOSTNAME_HOST:PORT)")
+	f.DurationVar(&cp.leaderTTL, "leader-elect-lease-duration", leader.DefaultTTL,
+		"how long a leader that was killed or cut off from etcd keeps leading before another server takes over")
 	cp.src.register(cmd)
 }

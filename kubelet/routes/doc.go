@@ -14,7 +14,9 @@
 // predecessor, keeps those still wanted and removes the stale ones, and
 // never touches a route it did not write. The routes are checked again
 // every [Options.ResyncPeriod], so routes the kernel dropped (an uplink
-// that went down and came back) return.
+// that went down and came back) return. A node whose InternalIP is on no
+// network of this node (another subnet: host-gw needs one shared network)
+// gets no route; that is logged once and tried again at each resync only.
 //
 // The caller runs it beside the kubelet:
 //

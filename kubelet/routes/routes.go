@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -20,8 +22,9 @@ import (
 // Defaults of [Options].
 const (
 	// DefaultResyncPeriod is how often the routes are checked against the
-	// nodes when nothing changes.
-	DefaultResyncPeriod = 30 * time.Second
+	// nodes when nothing changes, as flannel's host-gw checks its routes:
+	// routes the kernel dropped with a link that went down return within it.
+	DefaultResyncPeriod = 10 * time.Second
 	// DefaultRetryPeriod is how long a failed sync waits before the next.
 	DefaultRetryPeriod = 2 * time.Second
 )
@@ -53,6 +56,12 @@ type Routes struct {
 	log       *slog.Logger
 	nodes     corelisters.NodeLister
 	triggered chan struct{}
+	// unreachable holds the routes whose gateway the kernel found off every
+	// network of the node (EINVAL, "Nexthop has invalid gateway"), such as the addresses of nodes on
+	// another network. Only full syncs try them again, so a cluster of many
+	// such nodes costs no netlink requests per Node event. Only the loop's
+	// goroutine uses it.
+	unreachable map[Route]bool
 }
 
 // New checks opts and fills in the defaults.
@@ -76,6 +85,8 @@ func New(opts Options) (*Routes, error) {
 		opts:      opts,
 		log:       opts.Logger.With("component", "routes", "node", opts.NodeName),
 		triggered: make(chan struct{}, 1),
+
+		unreachable: map[Route]bool{},
 	}, nil
 }
 
@@ -116,30 +127,36 @@ func (r *Routes) trigger() {
 }
 
 // loop syncs at once, then on each Node change, every ResyncPeriod, and
-// RetryPeriod after a failure.
+// RetryPeriod after a failure. The first sync and those of the resync
+// timer are full: they also try the routes found unreachable before.
 func (r *Routes) loop(ctx context.Context) error {
 	resync := time.NewTicker(r.opts.ResyncPeriod)
 	defer resync.Stop()
 	var retry <-chan time.Time
+	full := true
 	for {
 		retry = nil
-		if err := r.sync(); err != nil {
+		if err := r.sync(full); err != nil {
 			r.log.Error("sync routes failed; retrying", "err", err, "in", r.opts.RetryPeriod)
 			retry = time.After(r.opts.RetryPeriod)
 		}
+		full = false
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-r.triggered:
 		case <-resync.C:
+			full = true
 		case <-retry:
 		}
 	}
 }
 
 // sync makes the node's routes of protocol Protocol those the cached Nodes
-// want. It carries on past a route that fails, and returns the first error.
-func (r *Routes) sync() error {
+// want. It carries on past a route that fails, and returns the first error;
+// a gateway the node cannot reach is no error (it is logged once, and tried
+// again by full syncs only).
+func (r *Routes) sync(full bool) error {
 	nodes, err := r.nodes.List(labels.Everything())
 	if err != nil {
 		return fmt.Errorf("list nodes: %w", err)
@@ -160,11 +177,30 @@ func (r *Routes) sync() error {
 			r.log.Info("route removed", "route", rt.String())
 		}
 		for _, rt := range write {
-			if err := writeRoute(rt, Protocol); err != nil {
+			if r.unreachable[rt] && !full {
+				continue
+			}
+			err := writeRoute(rt, Protocol)
+			switch {
+			case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENETUNREACH):
+				// "Nexthop has invalid gateway": not on a network the
+				// node is on.
+				if !r.unreachable[rt] {
+					r.log.Warn("gateway not on any network of the node; route left out", "route", rt.String(), "err", err)
+				}
+				r.unreachable[rt] = true
+				continue
+			case err != nil:
 				errs = append(errs, err)
 				continue
 			}
+			delete(r.unreachable, rt)
 			r.log.Info("route written", "route", rt.String())
+		}
+		for rt := range r.unreachable {
+			if !slices.Contains(want, rt) {
+				delete(r.unreachable, rt)
+			}
 		}
 		if len(errs) > 0 {
 			return errs[0]

@@ -27,7 +27,8 @@ const waitTimeout = 30 * time.Second
 // real API server: it removes the stale routes of a previous run and keeps
 // a route it did not write, routes the other nodes' pod CIDRs so that a
 // "pod" address on the second node answers, follows address changes and
-// removals (a pod CIDR, once set, cannot be taken away through the API;
+// removals, leaves out a node whose address is on no network of the node
+// (a pod CIDR, once set, cannot be taken away through the API;
 // Desired's table covers a node without one), and puts routes back after the uplink went down and up.
 func TestRoutes(t *testing.T) {
 	nodes := netnstest.NewBridgedNodes(t, 2)
@@ -45,6 +46,8 @@ func TestRoutes(t *testing.T) {
 	createNode(t, ts.Client, "node-0", "10.42.0.0/24", n0.IP.String())
 	createNode(t, ts.Client, "node-1", "10.42.1.0/24", n1.IP.String())
 	createNode(t, ts.Client, "node-2", "10.42.2.0/24", "192.168.234.12")
+	// A node on another network: no route can go through it.
+	createNode(t, ts.Client, "faraway", "10.42.7.0/24", "192.0.2.7")
 
 	r, err := routes.New(routes.Options{
 		Client: ts.Client, NodeName: "node-0", NetNS: n0.Path, ResyncPeriod: 500 * time.Millisecond,

@@ -172,25 +172,32 @@ func runAgent(ctx context.Context, f agentFlags, cfg *rest.Config) error {
 }
 
 // agentRESTConfig is the client config from --kubeconfig, or from
-// --server, --token-file and --ca-file.
+// --server, --token-file and --ca-file. --server may list several servers
+// of an HA control plane, comma-separated: the agent fails over between
+// them (withFailover).
 func agentRESTConfig(f agentFlags) (*rest.Config, error) {
+	servers := splitServers(f.server)
 	if f.kubeconfig != "" {
-		cfg, err := clientcmd.BuildConfigFromFlags(f.server, f.kubeconfig)
+		first := ""
+		if len(servers) > 0 {
+			first = servers[0]
+		}
+		cfg, err := clientcmd.BuildConfigFromFlags(first, f.kubeconfig)
 		if err != nil {
 			return nil, fmt.Errorf("--kubeconfig: %w", err)
 		}
-		return cfg, nil
+		return withFailover(cfg, servers)
 	}
-	if f.server == "" || f.tokenFile == "" {
+	if len(servers) == 0 || f.tokenFile == "" {
 		return nil, errors.New("give --kubeconfig, or --server and --token-file (and --ca-file)")
 	}
 	token, err := os.ReadFile(f.tokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("--token-file: %w", err)
 	}
-	cfg := &rest.Config{Host: f.server, BearerToken: strings.TrimSpace(string(token))}
+	cfg := &rest.Config{Host: servers[0], BearerToken: strings.TrimSpace(string(token))}
 	cfg.TLSClientConfig.CAFile = f.caFile
-	return cfg, nil
+	return withFailover(cfg, servers)
 }
 
 // parseReserved parses "cpu=100m,memory=256Mi".

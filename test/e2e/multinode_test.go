@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/berth-dev/berth/kubelet/routes"
 	"github.com/berth-dev/berth/kubelet/runtime"
 )
 
@@ -70,6 +71,23 @@ func TestMultiNode(t *testing.T) {
 	}
 
 	t.Run("pod to pod across nodes", func(t *testing.T) {
+		// Each node routes the others' pod CIDRs to them (host-gw).
+		for i, node := range m.nodes {
+			out, err := node.net.Exec("ip", "-4", "route", "show", "proto", fmt.Sprint(routes.Protocol))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, other := range m.nodes {
+				n, err := m.admin.CoreV1().Nodes().Get(ctx, other.name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := n.Spec.PodCIDR + " via " + other.net.IP.String()
+				if has := strings.Contains(out, want); has != (i != j) {
+					t.Errorf("routes of %s:\n%s\nwant %q: %v", node.name, out, want, i != j)
+				}
+			}
+		}
 		for _, node := range []string{"node-1", "node-2"} {
 			p := byNode[node]
 			out := m.exec(t, node0, boxID, "wget", "-qO-", "http://"+p.Status.PodIP+":8080/")

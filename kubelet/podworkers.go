@@ -52,6 +52,9 @@ type podState struct {
 	prev map[string]record
 	// lastStatus is the status this worker last wrote.
 	lastStatus *corev1.PodStatus
+	// wakeAt, when set, is when the worker should pass again, sooner than
+	// its SyncInterval: a container just started is probed then.
+	wakeAt time.Time
 }
 
 // pullFailure is a container whose image could not be had.
@@ -138,11 +141,21 @@ func (pw *podWorkers) run(ctx context.Context, w *podWorker) {
 			pw.mu.Unlock()
 			return
 		}
+		var soon <-chan time.Time
+		var timer *time.Timer
+		if !st.wakeAt.IsZero() {
+			timer = time.NewTimer(max(time.Until(st.wakeAt), 0))
+			soon, st.wakeAt = timer.C, time.Time{}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-soon:
 		case <-w.wake:
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
@@ -373,6 +386,11 @@ func (k *Kubelet) containerSpec(pod *corev1.Pod, st *podState, c *corev1.Contain
 	return spec, nil
 }
 
+// firstProbeDelay is how long after a container's start its first probe
+// runs at the earliest. The kubelet's probe workers see a new container
+// only at their next relist, up to a second later.
+const firstProbeDelay = 100 * time.Millisecond
+
 // probeContainers runs the due probes of the running containers and stops
 // those whose startup or liveness probe failed, for decide to restart.
 func (k *Kubelet) probeContainers(ctx context.Context, pod *corev1.Pod, st *podState, latest map[string]record, now time.Time) {
@@ -384,6 +402,15 @@ func (k *Kubelet) probeContainers(ctx context.Context, pod *corev1.Pod, st *podS
 			continue
 		}
 		live[r.status.ID] = true
+		if due := r.status.StartedAt.Add(firstProbeDelay); now.Before(due) && (c.StartupProbe != nil || c.ReadinessProbe != nil) {
+			// Just started: a probe now would mostly find the
+			// process not listening yet, and the next one is a
+			// whole period away. Pass again in a moment instead.
+			if st.wakeAt.IsZero() || due.Before(st.wakeAt) {
+				st.wakeAt = due
+			}
+			continue
+		}
 		cp := st.probes[r.status.ID]
 		if cp == nil {
 			cp = k.newContainerProbes(c, k.probeTarget(r.status.ID, st.podIP))

@@ -26,13 +26,15 @@ const DefaultClusterCIDR = "10.42.0.0/16"
 
 // DefaultMinSyncPeriod is the least time between the starts of two syncs.
 // A change after a quiet spell is applied at once; changes arriving
-// faster are coalesced into one sync per period. At 10,000 Services a
-// sync takes 0.5-1 s on two cores (bench/kubeproxy.go; mostly the kernel
-// swapping the whole legacy nat table), so 1 s, kube-proxy's default,
-// keeps a proxy under constant churn from syncing back to back there; at
-// 1,000 Services a sync takes tens of milliseconds and an isolated change
-// is live about 0.1 s after it is written.
-const DefaultMinSyncPeriod = time.Second
+// faster are coalesced. Besides, two syncs start at least twice the last
+// sync's duration apart, so a proxy under constant churn spends at most
+// half its time syncing. From bench/kubeproxy.go on two cores: at 1,000
+// Services a sync takes tens of milliseconds, so 100 ms keeps a rollout's
+// endpoint changes (new pods Ready, old ones terminating, a moment apart)
+// live within about 0.1 s of each other; at 10,000 Services a sync takes
+// 0.5-1 s (mostly the kernel swapping the whole legacy nat table), and the
+// spacing grows to 1-2 s by itself, as kube-proxy's fixed 1 s does.
+const DefaultMinSyncPeriod = 100 * time.Millisecond
 
 const (
 	// fullSyncPeriod is how often every chain is rewritten even when
@@ -196,12 +198,14 @@ func (p *Proxy) trigger() {
 }
 
 // loop runs syncs: at once at start, then on each trigger, at most once
-// per MinSyncPeriod, and on the check and retry timers.
+// per MinSyncPeriod or twice the last sync's duration, whichever is
+// longer, and on the check and retry timers.
 func (p *Proxy) loop(ctx context.Context) error {
 	check := time.NewTicker(checkPeriod)
 	defer check.Stop()
 	var retry <-chan time.Time
 	var last time.Time
+	var lastTook time.Duration // how long the last sync ran
 	checkDue := false
 	for {
 		if !last.IsZero() {
@@ -214,7 +218,7 @@ func (p *Proxy) loop(ctx context.Context) error {
 				checkDue = true
 			}
 		}
-		if wait := p.opts.MinSyncPeriod - time.Since(last); !last.IsZero() && wait > 0 {
+		if wait := max(p.opts.MinSyncPeriod, 2*lastTook) - time.Since(last); !last.IsZero() && wait > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -229,6 +233,7 @@ func (p *Proxy) loop(ctx context.Context) error {
 		last = time.Now()
 		retry = nil
 		err := p.sync(ctx, checkDue)
+		lastTook = time.Since(last)
 		checkDue = false
 		if err != nil {
 			if ctx.Err() != nil {

@@ -95,7 +95,7 @@ func main() {
 	quick := flag.Bool("quick", false, "small sizes, so that the run takes under a minute")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each figure's berth phase to `FILE` "+
 		"(cpu.prof becomes cpu.creates.prof, cpu.list.prof, cpu.watch.prof, cpu.sync.prof, cpu.resync.prof)")
-	only := flag.String("only", "", "comma-separated figures to run (creates, list, watch, sync, scheduler, rollout, podstart, kubeproxy, dns, pushtorun); empty runs all")
+	only := flag.String("only", "", "comma-separated figures to run (creates, list, watch, sync, scheduler, rollout, podstart, kubeproxy, dns, pushtorun, nodeloss); empty runs all")
 	flag.Parse()
 	if err := run(*quick, *cpuprofile, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -137,7 +137,7 @@ func run(quick bool, profile, only string) error {
 		name string
 		run  func(context.Context) error
 	}{{"creates", b.creates}, {"list", b.list}, {"watch", b.watch}, {"sync", b.gitSync}, {"scheduler", b.scheduler}, {"rollout", b.rollout}, {"podstart", b.podStart},
-		{"kubeproxy", b.kubeProxy}, {"dns", b.dnsQueries}, {"pushtorun", b.pushToRun}} {
+		{"kubeproxy", b.kubeProxy}, {"dns", b.dnsQueries}, {"pushtorun", b.pushToRun}, {"nodeloss", b.nodeLoss}} {
 		if only != "" && !slices.Contains(strings.Split(only, ","), fig.name) {
 			continue
 		}

@@ -73,8 +73,13 @@ func (cp *controlPlane) run(ctx context.Context, ready func(ctx context.Context,
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Run(ctx) })
+	// The API server (and its etcd client) stops only after the elector has
+	// stopped the leader's components and resigned.
+	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSrv()
+	g.Go(func() error { return srv.Run(srvCtx) })
 	g.Go(func() error {
+		defer stopSrv()
 		select {
 		case <-srv.Ready():
 		case <-ctx.Done():

@@ -50,7 +50,8 @@ spec:
 // leader is killed with SIGKILL the other takes over, a Deployment committed
 // to git afterwards is applied and rolled out (sync, controllers and
 // scheduler run on the new leader), one created through the survivor's API
-// too, and the killed server's tokens work on the survivor.
+// too, and the killed server's tokens work on the survivor. Restarted, the
+// killed server follows; the leader stopped with SIGTERM hands over to it.
 func TestHAControlPlaneFailover(t *testing.T) {
 	etcd := testetcd.StartCluster(t, 3)
 	repo := newGitRepo(t)
@@ -142,6 +143,30 @@ func TestHAControlPlaneFailover(t *testing.T) {
 	if _, err := nodeClient.CoreV1().Nodes().Get(ctx(t), "ha-node", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the node's client after the kill: %v", err)
 	}
+
+	// The killed server comes back as a follower; the leader, stopped with
+	// SIGTERM, resigns and hands over without waiting for its session to
+	// expire.
+	procs[first] = servers[first].start()
+	if got := leaseHolder(t, servers[first].client(), ""); got != other {
+		t.Fatalf("with %s back, the Lease names %q, want %s", first, got, other)
+	}
+	stopped := time.Now()
+	if err := procs[other].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := leaseHolder(t, servers[first].client(), other); got != first {
+		t.Fatalf("after SIGTERM the Lease names %q, want %s", got, first)
+	}
+	t.Logf("handover: %s leads %v after %s was sent SIGTERM", first, time.Since(stopped).Round(10*time.Millisecond), other)
+	if err := procs[other].stop(syscall.SIGTERM); err != nil {
+		t.Fatalf("berth server on SIGTERM: %v", err)
+	}
+	d = restartDeployment("web4")
+	if _, err := servers[first].client().AppsV1().Deployments(haNamespace).Create(ctx(t), d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDeploymentReady(t, servers[first].client(), "web4")
 }
 
 // haConfig is the client config of a kubeconfig in n's data dir, failing

@@ -177,7 +177,22 @@ func share(req, alloc resource.Quantity) string {
 	if a := alloc.MilliValue(); a > 0 {
 		pct = fmt.Sprintf(" (%d%%)", req.MilliValue()*100/a)
 	}
-	return req.String() + "/" + alloc.String() + pct
+	return shortQuantity(req) + "/" + shortQuantity(alloc) + pct
+}
+
+// shortQuantity renders a quantity of bytes in the largest binary unit it
+// fills (Mi, Gi), to one decimal, as a person reads it: a node's
+// 24684084Ki of memory is 23.5Gi. Other quantities keep their own form.
+func shortQuantity(q resource.Quantity) string {
+	v := q.Value()
+	if q.Format != resource.BinarySI || v < 1<<20 {
+		return q.String()
+	}
+	unit, size := "Mi", float64(1<<20)
+	if v >= 1<<30 {
+		unit, size = "Gi", float64(1<<30)
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(v)/size), ".0") + unit
 }
 
 // shortRev is a commit hash's first 12 digits.

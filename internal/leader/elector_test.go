@@ -25,7 +25,7 @@ type candidate struct {
 
 // start runs a candidate named id. leading counts the candidates inside
 // Lead at once; Lead fails the test if it finds another there.
-func start(t *testing.T, client *clientv3.Client, id string, leading *atomic.Int32, lead func(ctx context.Context) error) *candidate {
+func start(t *testing.T, client *clientv3.Client, id string, leading *atomic.Int32, lead func(ctx context.Context) error, mutate ...func(*Options)) *candidate {
 	t.Helper()
 	c := &candidate{done: make(chan struct{}), terms: make(chan struct{}, 10), ended: make(chan struct{}, 10)}
 	if lead == nil {
@@ -34,7 +34,7 @@ func start(t *testing.T, client *clientv3.Client, id string, leading *atomic.Int
 			return ctx.Err()
 		}
 	}
-	el, err := New(Options{
+	opts := Options{
 		Client: client, Identity: id, TTL: 2 * time.Second, RetryInterval: 100 * time.Millisecond,
 		Prefix: "/test-election/",
 		Lead: func(ctx context.Context) error {
@@ -48,7 +48,11 @@ func start(t *testing.T, client *clientv3.Client, id string, leading *atomic.Int
 			defer func() { c.ended <- struct{}{} }()
 			return lead(ctx)
 		},
-	})
+	}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	el, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

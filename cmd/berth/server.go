@@ -134,13 +134,13 @@ func (cp *controlPlane) lead(ctx context.Context, cfg *rest.Config, dataDir stri
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return sched.Run(ctx) })
-	g.Go(func() error { return mgr.Run(ctx) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sched.Run(gctx) })
+	g.Go(func() error { return mgr.Run(gctx) })
 	h := syncer.WebhookHandler()
 	webhook.Store(&h)
 	defer webhook.Store(nil)
-	g.Go(func() error { return syncer.Run(ctx) })
+	g.Go(func() error { return syncer.Run(gctx) })
 	if err := g.Wait(); err != nil && ctx.Err() == nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type controlPlane struct {
 	// HOSTNAME_HOST:PORT); leaderTTL is the election session's TTL.
 	leaderIdentity string
 	leaderTTL      time.Duration
+	// advertiseURL is where other servers reach this one (default the
+	// API server's URL).
+	advertiseURL string
 }
 
 // run runs the control plane until ctx ends. ready, if set, is called
@@ -52,21 +56,25 @@ func (cp *controlPlane) run(ctx context.Context, ready func(ctx context.Context,
 		return err
 	}
 	// The webhook is served by the API server's listener; the sync controller
-	// behind it runs while this server leads.
+	// behind it runs while this server leads. Other servers forward it to
+	// the leader.
 	var (
 		webhook atomic.Pointer[http.Handler]
-		elector atomic.Pointer[leader.Elector]
+		forward atomic.Pointer[http.Handler]
 	)
-	o.Hooks = map[string]http.Handler{sync.WebhookPath: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	local := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := webhook.Load(); h != nil {
 			(*h).ServeHTTP(w, r)
 			return
 		}
-		if el := elector.Load(); el != nil && el.Leader() != "" && !el.Leading() {
-			http.Error(w, "sync runs on the leader, "+el.Leader()+"; send the webhook there", http.StatusServiceUnavailable)
+		http.Error(w, "sync is starting, or runs on another server", http.StatusServiceUnavailable)
+	})
+	o.Hooks = map[string]http.Handler{sync.WebhookPath: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := forward.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
 			return
 		}
-		http.Error(w, "sync is starting", http.StatusServiceUnavailable)
+		local.ServeHTTP(w, r)
 	})}
 	srv, err := apiserver.New(o)
 	if err != nil {
@@ -97,7 +105,7 @@ func (cp *controlPlane) run(ctx context.Context, ready func(ctx context.Context,
 		}
 		el, err := leader.New(leader.Options{
 			Client: srv.EtcdClient(), Identity: cp.identity(srv), TTL: cp.leaderTTL, Kube: kube,
-			Logger: slog.Default(),
+			Endpoint: cmp.Or(cp.advertiseURL, srv.URL()), Logger: slog.Default(),
 			Lead: func(ctx context.Context) error {
 				return cp.lead(ctx, cfg, o.DataDir, &webhook)
 			},
@@ -105,7 +113,12 @@ func (cp *controlPlane) run(ctx context.Context, ready func(ctx context.Context,
 		if err != nil {
 			return err
 		}
-		elector.Store(el)
+		tlsCfg, err := rest.TLSConfigFor(&rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: cfg.CAData}})
+		if err != nil {
+			return fmt.Errorf("webhook forwarding: %w", err)
+		}
+		fwd := el.Forward(local, &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true})
+		forward.Store(&fwd)
 		return el.Run(ctx)
 	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
@@ -203,6 +216,8 @@ func (cp *controlPlane) register(cmd *cobra.Command) {
 	f.IntVar(&ctrl.Workers, "controller-workers", 4, "workers per controller")
 	f.StringVar(&cp.leaderIdentity, "leader-identity", "",
 		"this server's name in the leader election among servers on one etcd (default HOSTNAME_HOST:PORT)")
+	f.StringVar(&cp.advertiseURL, "advertise-url", "",
+		"URL the other servers reach this one at, to forward git webhooks to the leader (default https://LISTEN-ADDRESS)")
 	f.DurationVar(&cp.leaderTTL, "leader-elect-lease-duration", leader.DefaultTTL,
 		"how long a leader that was killed or cut off from etcd keeps leading before another server takes over")
 	cp.src.register(cmd)

@@ -44,6 +44,9 @@ type Options struct {
 	// leader while this candidate leads, as kube-controller-manager's
 	// leader Lease does, for `kubectl get lease -n kube-system`.
 	Kube kubernetes.Interface
+	// Endpoint is the URL other candidates reach this one at (its API
+	// server), written on the Lease (EndpointAnnotation) for Forward.
+	Endpoint string
 	// Logger receives the elector's logs (default slog.Default()).
 	Logger *slog.Logger
 }

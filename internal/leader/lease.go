@@ -13,6 +13,8 @@ import (
 const (
 	LeaseNamespace = metav1.NamespaceSystem
 	LeaseName      = "berth-leader"
+	// EndpointAnnotation on the Lease holds the leader's Options.Endpoint.
+	EndpointAnnotation = "berth.dev/leader-endpoint"
 )
 
 // keepLease writes the Lease naming this candidate now and every half TTL
@@ -46,7 +48,8 @@ func (e *Elector) writeLease(ctx context.Context) error {
 	if apierrors.IsNotFound(err) {
 		var zero int32
 		_, err = leases.Create(ctx, &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: LeaseName, Namespace: LeaseNamespace},
+			ObjectMeta: metav1.ObjectMeta{Name: LeaseName, Namespace: LeaseNamespace,
+				Annotations: map[string]string{EndpointAnnotation: e.opts.Endpoint}},
 			Spec: coordinationv1.LeaseSpec{
 				HolderIdentity: &id, LeaseDurationSeconds: &secs,
 				AcquireTime: &now, RenewTime: &now, LeaseTransitions: &zero,
@@ -65,6 +68,10 @@ func (e *Elector) writeLease(ctx context.Context) error {
 		l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.LeaseTransitions = &id, &now, &n
 	}
 	l.Spec.LeaseDurationSeconds, l.Spec.RenewTime = &secs, &now
+	if l.Annotations == nil {
+		l.Annotations = map[string]string{}
+	}
+	l.Annotations[EndpointAnnotation] = e.opts.Endpoint
 	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
 	return err
 }

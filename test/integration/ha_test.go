@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,15 +16,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/berth-dev/berth/apiserver/registry"
 	"github.com/berth-dev/berth/internal/leader"
 	"github.com/berth-dev/berth/internal/leader/failover"
 	"github.com/berth-dev/berth/internal/testetcd"
+	"github.com/berth-dev/berth/sync"
 	"github.com/berth-dev/berth/test/hollow"
 )
 
@@ -110,6 +116,7 @@ func TestHAControlPlaneFailover(t *testing.T) {
 
 	survivorClient := servers[other].client()
 	waitDeploymentReady(t, survivorClient, "web1")
+	haWebhookThroughFollower(t, servers[other])
 
 	// Kill the leader; the other takes over.
 	killed := time.Now()
@@ -239,4 +246,48 @@ func haPodReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// haWebhookThroughFollower gives the GitSource "default" a webhook secret
+// and posts a push to the follower n, which forwards it to the leader's sync
+// controller (202); the follower alone would answer 503.
+func haWebhookThroughFollower(t *testing.T, n *berthNode) {
+	t.Helper()
+	c := n.client()
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: metav1.NamespaceSystem},
+		StringData: map[string]string{"token": "push-token"},
+	}
+	if _, err := c.CoreV1().Secrets(metav1.NamespaceSystem).Create(ctx(t), secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(n.dataDir, "admin.kubeconfig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	patch := []byte(`{"spec":{"webhookSecretRef":{"name":"hook"}}}`)
+	if _, err := dyn.Resource(registry.GitSources().GroupVersionResource()).Namespace(metav1.NamespaceSystem).
+		Patch(ctx(t), "default", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("set the webhook secret of the default GitSource: %v", err)
+	}
+	rt, err := rest.TransportFor(&rest.Config{TLSClientConfig: cfg.TLSClientConfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	eventually(t, 20*time.Second, "the follower to forward a push (last answer: "+last+")", func() bool {
+		req, _ := http.NewRequest(http.MethodPost, "https://"+n.listen+sync.WebhookPath+"default", strings.NewReader(`{"ref":"refs/heads/main"}`))
+		req.Header.Set("X-Gitlab-Token", "push-token")
+		req.Header.Set("X-Gitlab-Event", "Push Hook")
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		last = resp.Status + " " + string(body)
+		return resp.StatusCode == http.StatusAccepted
+	})
 }

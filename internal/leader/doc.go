@@ -17,10 +17,15 @@
 // before anyone else is told that leadership is free, as far as this
 // process can tell). Lead is called again each time leadership is won.
 //
+// Requests only the leader can serve (git push webhooks) may arrive at any
+// server: Forward proxies them to the leader, whose Endpoint the Lease
+// kube-system/berth-leader carries.
+//
 //	el, err := leader.New(leader.Options{
 //		Client:   etcdClient,
 //		Identity: "host-a_10.0.0.1:6443",
 //		Kube:     clientset, // keeps the Lease kube-system/berth-leader
+//		Endpoint: "https://10.0.0.1:6443",
 //		Lead: func(ctx context.Context) error {
 //			return runControllers(ctx) // until ctx ends
 //		},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
@@ -30,15 +31,25 @@ func (s Source) Selector() string {
 	return SourceLabel + "=" + s.Name + "," + SourceNamespaceLabel + "=" + s.Namespace
 }
 
-// owns says whether labels mark an object as the source's.
-func (s Source) owns(labels map[string]string) bool {
-	return labels[SourceLabel] == s.Name && labels[SourceNamespaceLabel] == s.Namespace
+// owns says whether obj is the source's (see ownerOf).
+func (s Source) owns(obj metav1.Object) bool {
+	owner, ok := ownerOf(obj)
+	return ok && owner == s
 }
 
-// ownerOf returns the source that labels name, if any.
-func ownerOf(labels map[string]string) (Source, bool) {
+// ownerOf returns the source that owns obj, if any: the one its labels
+// name, when it also carries the configuration a source last applied.
+// Controllers copy labels onto what they make (the EndpointSlice
+// controller copies a Service's labels onto its slices, as Kubernetes'
+// does), never that annotation: such objects are not the source's, and
+// are neither pruned nor taken for drift.
+func ownerOf(obj metav1.Object) (Source, bool) {
+	labels := obj.GetLabels()
 	name := labels[SourceLabel]
-	return Source{Namespace: labels[SourceNamespaceLabel], Name: name}, name != ""
+	if _, applied := obj.GetAnnotations()[LastAppliedAnnotation]; name == "" || !applied {
+		return Source{}, false
+	}
+	return Source{Namespace: labels[SourceNamespaceLabel], Name: name}, true
 }
 
 // LastAppliedAnnotation holds the configuration a source last applied to an object.
@@ -147,7 +158,7 @@ func PlanKnown(source Source, desired []*Desired, live map[ID]*unstructured.Unst
 			actions = append(actions, a)
 			continue
 		}
-		if owner, owned := ownerOf(cur.GetLabels()); owned && owner != source {
+		if owner, owned := ownerOf(cur); owned && owner != source {
 			errs = append(errs, &OwnershipError{ID: id, Owner: owner, File: d.File, Line: d.Line, Source: source})
 			continue
 		}
@@ -169,7 +180,7 @@ func PlanKnown(source Source, desired []*Desired, live map[ID]*unstructured.Unst
 	}
 	var prune []Action
 	for id, cur := range live {
-		if wanted[id] || !source.owns(cur.GetLabels()) {
+		if wanted[id] || !source.owns(cur) {
 			continue
 		}
 		a := Action{Type: Delete, ID: id, Live: cur}

@@ -135,6 +135,16 @@ func TestPlan(t *testing.T) {
 				return map[ID]*unstructured.Unstructured{id: mine, IDOf(theirs): theirs, IDOf(unowned): unowned, IDOf(sameNameElsewhere): sameNameElsewhere}
 			},
 			want: []ActionType{Delete}},
+		{name: "labels a controller copied (a Service's onto its EndpointSlice) do not make an object the source's", desired: nil,
+			live: func() map[ID]*unstructured.Unstructured {
+				slice := &unstructured.Unstructured{Object: map[string]interface{}{
+					"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+					"metadata": map[string]interface{}{"name": "web-abcde", "namespace": "default", "labels": map[string]interface{}{
+						SourceLabel: "src", SourceNamespaceLabel: "ns", "kubernetes.io/service-name": "web"}},
+				}}
+				return map[ID]*unstructured.Unstructured{IDOf(slice): slice}
+			},
+			want: []ActionType{}},
 		{name: "a source of the same name in another namespace is another owner", desired: []*Desired{web},
 			live: func() map[ID]*unstructured.Unstructured {
 				return map[ID]*unstructured.Unstructured{id: appliedBy(t, Source{Namespace: "elsewhere", Name: "src"}, web)}

@@ -31,7 +31,7 @@ func (c *Controller) watchManaged(ctx context.Context) error {
 		if !ok {
 			return
 		}
-		if owner, ok := ownerOf(u.GetLabels()); ok && c.own.seen(owner.String(), u) {
+		if owner, ok := ownerOf(u); ok && c.own.seen(owner.String(), u) {
 			c.queue.AddAfter(owner.String(), driftDelay)
 		}
 	}
@@ -72,7 +72,7 @@ func indexByOwner(obj any) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	if owner, ok := ownerOf(u.GetLabels()); ok {
+	if owner, ok := ownerOf(u); ok {
 		return []string{owner.String()}, nil
 	}
 	return nil, nil

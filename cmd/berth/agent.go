@@ -63,7 +63,7 @@ with --token-file and --ca-file.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.server, "server", "", "API server URL (https://HOST:PORT)")
+	fl.StringVar(&f.server, "server", "", "API server URL (https://HOST:PORT); several, comma-separated, to fail over between the servers of an HA control plane")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the node's bearer token")
 	fl.StringVar(&f.caFile, "ca-file", "", "CA certificate of the API server (PEM)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig with the node's credentials, instead of --server/--token-file/--ca-file")

@@ -186,13 +186,9 @@ func (c *lossCluster) start(ctx context.Context, grace, eviction time.Duration) 
 		return fmt.Errorf("temp dir: %w", err)
 	}
 	c.b.logf("nodeloss: building berth and the hello image")
-	c.bin = filepath.Join(c.dir, "berth")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", c.bin, "./cmd/berth").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/berth: %w\n%s", err, out)
-	}
 	images := filepath.Join(c.dir, "images")
-	if out, err := exec.CommandContext(ctx, "go", "run", "./images", "-out", images, "-only", "hello").CombinedOutput(); err != nil {
-		return fmt.Errorf("go run ./images: %w\n%s", err, out)
+	if c.bin, err = buildBerth(ctx, c.dir, images, "hello"); err != nil {
+		return err
 	}
 	if c.ts, err = testserver.Run(apiserver.Options{DataDir: filepath.Join(c.dir, "server")}); err != nil {
 		return fmt.Errorf("start API server: %w", err)

@@ -81,13 +81,10 @@ func (b *bench) podStart(ctx context.Context) error {
 	})
 
 	b.logf("podstart: building bin/berth and the test images")
-	berthBin := filepath.Join(dir, "berth")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", berthBin, "./cmd/berth").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/berth: %w\n%s", err, out)
-	}
 	imagesDir := filepath.Join(agentDir, "images") // the kubelet imports what is here
-	if out, err := exec.CommandContext(ctx, "go", "run", "./images", "-out", imagesDir, "-only", "testbox").CombinedOutput(); err != nil {
-		return fmt.Errorf("go run ./images: %w\n%s", err, out)
+	berthBin, err := buildBerth(ctx, dir, imagesDir, "testbox")
+	if err != nil {
+		return err
 	}
 
 	ctd, err := runtime.StartDaemon(ctx, runtime.DaemonOptions{Dir: filepath.Join(dir, "containerd"), Logger: quietLogger()})

@@ -83,12 +83,9 @@ func (b *bench) pushToRun(ctx context.Context) error {
 	})
 	dataDir := filepath.Join(dir, "data")
 	b.logf("pushtorun: building bin/berth and the hello image")
-	berthBin := filepath.Join(dir, "berth")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", berthBin, "./cmd/berth").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/berth: %w\n%s", err, out)
-	}
-	if out, err := exec.CommandContext(ctx, "go", "run", "./images", "-out", filepath.Join(dataDir, "agent", "images"), "-only", "hello").CombinedOutput(); err != nil {
-		return fmt.Errorf("go run ./images: %w\n%s", err, out)
+	berthBin, err := buildBerth(ctx, dir, filepath.Join(dataDir, "agent", "images"), "hello")
+	if err != nil {
+		return err
 	}
 	repo := filepath.Join(dir, "repo")
 	if err := newHelloRepo(ctx, repo); err != nil {

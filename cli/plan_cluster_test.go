@@ -294,7 +294,8 @@ func TestPlanCluster(t *testing.T) {
 
 	// An object another source owns fails the plan, as it fails the sync.
 	taken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: "default",
-		Labels: map[string]string{sync.SourceLabel: "other", sync.SourceNamespaceLabel: "kube-system"}}}
+		Labels:      map[string]string{sync.SourceLabel: "other", sync.SourceNamespaceLabel: "kube-system"},
+		Annotations: map[string]string{sync.LastAppliedAnnotation: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"taken","namespace":"default"}}`}}}
 	if _, err := c.Client.CoreV1().ConfigMaps("default").Create(c.ctx, taken, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,38 @@ const (
 	syncTimeout = 5 * time.Minute
 )
 
+// cleanGitSync deletes the Deployments, Services and ConfigMaps the sync figure
+// wrote: the figures after it share the API server, and the controllers some of
+// them run would otherwise start pods for thousands of its Deployments.
+func (b *bench) cleanGitSync(ctx context.Context) {
+	for _, ns := range []string{syncNS, seqNS, parNS} {
+		for what, del := range map[string]func() error{
+			"deployments": func() error {
+				return b.ts.Client.AppsV1().Deployments(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+			},
+			"configmaps": func() error {
+				return b.ts.Client.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+			},
+			"services": func() error {
+				svcs, err := b.ts.Client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return err
+				}
+				for _, s := range svcs.Items {
+					if err := b.ts.Client.CoreV1().Services(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		} {
+			if err := del(); err != nil {
+				b.logf("sync: cleanup: delete the %s of %s: %v", what, ns, err)
+			}
+		}
+	}
+}
+
 // gitSync measures the GitSource sync controller, run in this process against the
 // API server, following a git repository in a temp dir: the first sync of
 // b.sz.syncObjects objects, a resync that changes nothing, and the latency from a
@@ -70,6 +102,7 @@ func (b *bench) gitSync(ctx context.Context) error {
 			return err
 		}
 	}
+	defer b.cleanGitSync(context.WithoutCancel(ctx))
 	dir, err := os.MkdirTemp("", "berth-bench-git-")
 	if err != nil {
 		return err

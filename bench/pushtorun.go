@@ -178,7 +178,7 @@ func (b *bench) pushToRun(ctx context.Context) error {
 		fmt.Sprintf("p50 %s, p99 %s", ms(percentile(q, 50)), ms(percentile(q, 99))),
 		percentile(p, 50).Seconds()/percentile(q, 50).Seconds(),
 		"`berth up` (one process, its node in a netns), examples/hello with a new VERSION each push: a rolling update of 3 replicas "+
-			"(maxSurge 25%, readiness probe); from the webhook POST to every replica Ready and every answer of the ClusterIP the new version; "+
+			"(maxSurge 100%, readiness probe every 1 s); from the webhook POST to every replica Ready and every answer of the ClusterIP the new version; "+
 			"baseline: the same change written straight to the Deployment (GitSource suspended); ratio of p50s. "+
 			"For scale: Argo CD polls every 3 min by default, Flux every 1 min; Kubernetes' pod start SLO is p99 ≤ 5 s")
 	b.add("berth up: start to API server and Node Ready",

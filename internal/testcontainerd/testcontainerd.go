@@ -147,8 +147,9 @@ func (d *Daemon) Client() *containerd.Client {
 	return d.client
 }
 
-// cleanup kills every task, stops the daemon, unmounts what is left under
-// its directories and removes the socket directory.
+// cleanup kills every task, stops the daemon, kills shims that outlive it,
+// unmounts what is left under its directories and removes the socket
+// directory.
 func (d *Daemon) cleanup() {
 	if d.d != nil {
 		if !d.running() {
@@ -161,6 +162,9 @@ func (d *Daemon) cleanup() {
 			d.t.Logf("testcontainerd: killing tasks: %v", err)
 		}
 		d.d.Stop()
+		if pids := killShims(d.Address); len(pids) > 0 {
+			d.t.Logf("testcontainerd: killed shims %v that outlived the daemon", pids)
+		}
 		if d.t.Failed() {
 			d.logTail()
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,8 +26,6 @@ import (
 	"github.com/berth-dev/berth/apiserver/auth"
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
-
-	"github.com/berth-dev/berth/internal/mounts"
 )
 
 const (
@@ -52,33 +49,13 @@ func (b *bench) podStart(ctx context.Context) error {
 		b.logf("podstart: skipped: %s", why)
 		return nil
 	}
-	var cleanups []func()
-	defer func() {
-		for _, c := range slices.Backward(cleanups) {
-			c()
-		}
-	}()
-	dir, err := os.MkdirTemp("", "berth-podstart-")
-	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
-	}
-	cleanups = append(cleanups, func() {
-		if err := mounts.UnmountUnder(dir); err != nil {
-			b.logf("podstart: unmount under %s: %v", dir, err)
-		}
-		os.RemoveAll(dir)
-	})
-	agentDir := filepath.Join(dir, "agent")
-
-	netns, err := newBenchNode()
+	w, err := b.newNodeWork("podstart")
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() {
-		if out, err := exec.Command("ip", "netns", "delete", netns).CombinedOutput(); err != nil {
-			b.logf("podstart: ip netns delete %s: %v: %s", netns, err, out)
-		}
-	})
+	defer w.close()
+	dir, netns := w.dir, w.netns
+	agentDir := filepath.Join(dir, "agent")
 
 	b.logf("podstart: building bin/berth and the test images")
 	imagesDir := filepath.Join(agentDir, "images") // the kubelet imports what is here
@@ -91,7 +68,7 @@ func (b *bench) podStart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() {
+	w.onClose(func() {
 		kctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		err := runtime.KillAllTasks(kctx, ctd.Address())
 		cancel()
@@ -104,7 +81,7 @@ func (b *bench) podStart(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("containerd client: %w", err)
 	}
-	cleanups = append(cleanups, func() { client.Close() })
+	w.onClose(func() { client.Close() })
 
 	b.logf("podstart: baseline, %d containers of %s run at once through the containerd client", podStartPods, podStartImage)
 	base, err := ctrRuns(ctx, client, filepath.Join(imagesDir, "testbox.tar"))
@@ -117,7 +94,7 @@ func (b *bench) podStart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() {
+	w.onClose(func() {
 		agent.stop()
 		entries, _ := os.ReadDir(filepath.Join(agentDir, "netns"))
 		for _, e := range entries {
@@ -138,7 +115,7 @@ func (b *bench) podStart(ctx context.Context) error {
 	if err := b.createNamespace(ctx, podStartNS); err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() { b.removeBenchPods(agent) })
+	w.onClose(func() { b.removeBenchPods(agent) })
 	b.logf("podstart: %d pods bound to %s at once", podStartPods, podStartNode)
 	var lat []time.Duration
 	if err := b.profiled("podstart", func() error {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,7 +27,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/berth-dev/berth/apiserver/registry"
-	"github.com/berth-dev/berth/internal/mounts"
 	"github.com/berth-dev/berth/kubelet/network"
 	"github.com/berth-dev/berth/kubelet/runtime"
 )
@@ -56,31 +54,12 @@ func (b *bench) pushToRun(ctx context.Context) error {
 		b.logf("pushtorun: skipped: %s", why)
 		return nil
 	}
-	var cleanups []func()
-	defer func() {
-		for _, c := range slices.Backward(cleanups) {
-			c()
-		}
-	}()
-	dir, err := os.MkdirTemp("", "berth-up-")
-	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
-	}
-	cleanups = append(cleanups, func() {
-		if err := mounts.UnmountUnder(dir); err != nil {
-			b.logf("pushtorun: unmount under %s: %v", dir, err)
-		}
-		os.RemoveAll(dir)
-	})
-	netns, err := newBenchNode()
+	w, err := b.newNodeWork("up")
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() {
-		if out, err := exec.Command("ip", "netns", "delete", netns).CombinedOutput(); err != nil {
-			b.logf("pushtorun: ip netns delete %s: %v: %s", netns, err, out)
-		}
-	})
+	defer w.close()
+	dir, netns := w.dir, w.netns
 	dataDir := filepath.Join(dir, "data")
 	b.logf("pushtorun: building bin/berth and the hello image")
 	berthBin, err := buildBerth(ctx, dir, filepath.Join(dataDir, "agent", "images"), "hello")
@@ -107,7 +86,7 @@ func (b *bench) pushToRun(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, func() {
+	w.onClose(func() {
 		kctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if err := runtime.KillAllTasks(kctx, filepath.Join(dataDir, "agent", "containerd", "containerd.sock")); err != nil {
 			b.logf("pushtorun: kill containerd tasks: %v", err)

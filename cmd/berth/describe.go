@@ -50,17 +50,7 @@ func runDescribe(ctx context.Context, env *readEnv, f *describeFlags, cmd *cobra
 	if len(args) == 0 {
 		return usageError(cmd, "you must specify the type of resource to describe, such as pod, deployment, service, node or gitsource")
 	}
-	ns, err := f.ns()
-	if err != nil {
-		return err
-	}
-	c, err := env.clients(&f.clusterFlags)
-	if err != nil {
-		return err
-	}
-	stop := cli.StartProgress(cmd.ErrOrStderr(), env.isTerminal(cmd.ErrOrStderr()), "waiting for the API server at "+serverName(c.config))
-	reqs, err := getRequests(c, args)
-	stop()
+	ns, c, reqs, err := env.resolve(cmd, &f.clusterFlags, args)
 	if err != nil {
 		return err
 	}

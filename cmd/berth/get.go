@@ -81,17 +81,7 @@ func runGet(ctx context.Context, env *readEnv, f *getFlags, cmd *cobra.Command, 
 	if f.allNamespaces && (len(args) > 1 || strings.Contains(args[0], "/")) {
 		return fmt.Errorf("a resource cannot be retrieved by name across all namespaces")
 	}
-	ns, err := f.ns()
-	if err != nil {
-		return err
-	}
-	c, err := env.clients(&f.clusterFlags)
-	if err != nil {
-		return err
-	}
-	stop := cli.StartProgress(cmd.ErrOrStderr(), env.isTerminal(cmd.ErrOrStderr()), "waiting for the API server at "+serverName(c.config))
-	reqs, err := getRequests(c, args)
-	stop()
+	ns, c, reqs, err := env.resolve(cmd, &f.clusterFlags, args)
 	if err != nil {
 		return err
 	}
@@ -143,6 +133,24 @@ func noResources(w io.Writer, reqs []getRequest, ns string) {
 		return
 	}
 	fmt.Fprintln(w, "No resources found")
+}
+
+// resolve is the start of get and describe: the namespace, the clients, and
+// the kinds and names the arguments ask for, read from the server's discovery
+// (with progress shown on a terminal while the server is waited for).
+func (e *readEnv) resolve(cmd *cobra.Command, f *clusterFlags, args []string) (string, *clients, []getRequest, error) {
+	ns, err := f.ns()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	c, err := e.clients(f)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	stop := cli.StartProgress(cmd.ErrOrStderr(), e.isTerminal(cmd.ErrOrStderr()), "waiting for the API server at "+serverName(c.config))
+	reqs, err := getRequests(c, args)
+	stop()
+	return ns, c, reqs, err
 }
 
 // getRequests turns `KIND[,KIND] [NAME...]` or `KIND/NAME...` into requests.
